@@ -1,0 +1,1 @@
+"""SymPy derivations: shared lemmas and one module per paper (pure functions of parameters)."""

@@ -1,0 +1,24 @@
+"""Shared test configuration: a Hypothesis profile without deadlines and a one-off JIT warm-up."""
+import importlib
+import pkgutil
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("theorycheck", deadline=None, max_examples=25, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+settings.register_profile("thorough", deadline=None, max_examples=300,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+settings.load_profile("theorycheck")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_kernels():
+    """Compile (or load from cache) every simulation kernel once per session: each simulation
+    subpackage may define ``warmup()``."""
+    import simulations
+
+    for info in pkgutil.iter_modules(simulations.__path__, prefix="simulations."):
+        module = importlib.import_module(info.name)
+        if hasattr(module, "warmup"):
+            module.warmup()

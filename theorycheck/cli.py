@@ -1,0 +1,251 @@
+"""Command-line interface (the contract of DESIGN.md: commands, flags, exit codes and JSON fields).
+
+Exit status: 0 when every claim run comes out as its expected verdict with its negative control refuted;
+1 when any differs, is inconclusive or errored; 2 on bad input, with a one-line message.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from . import registry
+from .regime import TIERS, RegimeError, parse_assignments
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage block
+        raise RegimeError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; allowed: an integer >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; allowed: an integer >= 1")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="theorycheck", description="Check theory papers on self-supervised pre-training "
+                                                "against exact simulations of their idealised models.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("list", help="list registered claims")
+    s.add_argument("--json", action="store_true", help="print JSON")
+
+    s = sub.add_parser("predict", help="print a claim's prediction")
+    s.add_argument("claim")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", default=[])
+    s.add_argument("--tier", choices=TIERS, default="quick")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("verify", help="measure claims over seeds and give verdicts")
+    s.add_argument("claims", nargs="*", metavar="CLAIM", help="ids or prefixes (default: all)")
+    s.add_argument("--tier", choices=TIERS, default="quick")
+    s.add_argument("--seeds", type=_positive_int, help="replicates per claim (default: the claim's, per tier)")
+    s.add_argument("--seed", type=_int, default=None, help="root of the SeedSequence of every replicate")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", default=[])
+    s.add_argument("--json", metavar="PATH|-", help="write result rows as JSON ('-' for stdout)")
+    s.add_argument("--out", metavar="DIR", help="results store: resumes, and keeps what finished")
+    s.add_argument("--workers", type=_positive_int, default=1, help="local worker processes")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, or 'local'")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("plot", help="draw a claim's bound-versus-empirical figure")
+    s.add_argument("claim")
+    s.add_argument("--out", metavar="FILE", help="PNG or PDF (default: CLAIM.png)")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", default=[])
+    s.add_argument("--tier", choices=TIERS, default="quick")
+    s.add_argument("--seed", type=_int, default=None)
+
+    s = sub.add_parser("bench", help="time the simulation kernels as ratios against references")
+    s.add_argument("models", nargs="*", metavar="MODEL")
+    s.add_argument("--json", metavar="PATH|-")
+    s.add_argument("--quick", action="store_true", help="small shapes (a smoke run)")
+    return p
+
+
+# ---------------------------------------------------------------------------------------------- commands
+def _fmt(x) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, list):
+        return "[" + ", ".join(_fmt(v) for v in x) + "]"
+    if isinstance(x, float):
+        if x == 0 or math.isfinite(x) and 1e-3 <= abs(x) < 1e5:
+            return f"{x:.4g}"
+        return f"{x:.3e}"
+    return str(x)
+
+
+def cmd_list(args) -> int:
+    rows = [c.describe() for c in registry.all_claims()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for r in rows:
+        exp = "" if r["expected"] == "verified" else f"  [expected {r['expected']}]"
+        print(f"{r['claim']:<44} {r['kind']:<12} {r['statement']}{exp}")
+        if r["assumption"]:
+            print(f"{'':<44} assumes: {r['assumption']}")
+    return EXIT_OK
+
+
+def cmd_predict(args) -> int:
+    claim = registry.get(args.claim)
+    params = claim.regime.resolve(args.tier, texts=parse_assignments(args.set))
+    from .runner import _jsonable
+
+    pred = _jsonable(claim.predict(params))
+    row = {"claim": claim.id, "kind": claim.kind, "comparison": claim.comparison, "predicted": pred,
+           "tolerance": claim.tolerance.width(pred), "params": params,
+           "negative_control": {"label": claim.negative_label, "predicted": _jsonable(claim.negative_control(params))}}
+    if args.json:
+        print(json.dumps(row, indent=2))
+    else:
+        print(f"{claim.id}: predicted {_fmt(pred)} ({claim.kind}, {claim.comparison}, "
+              f"tolerance {claim.tolerance.describe()})")
+    return EXIT_OK
+
+
+def _print_table(rows) -> None:
+    head = f"{'claim':<44} {'verdict':<13} {'expected':<10} {'predicted':>14} {'measured':>11} {'95% CI':>25} {'neg.ctrl':<9} {'time':>7}"
+    print(head)
+    print("-" * len(head))
+    findings = []
+    for r in rows:
+        ci = "-" if r["ci_low"] is None else f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
+        print(f"{r['claim']:<44} {r['verdict']:<13} {r['expected']:<10} {_fmt(r['predicted']):>14} "
+              f"{_fmt(r['measured']):>11} {ci:>25} {r['negative_control']['verdict']:<9} {r['elapsed_s']:6.1f}s")
+        if r.get("error"):
+            print(f"    error: {r['error']}")
+        if r["expected"] != "verified" and r["verdict"] == r["expected"]:
+            findings.append(r)
+    if findings:
+        print("\nDocumented findings (the project expects these verdicts):")
+        for r in findings:
+            print(f"  {r['claim']}: {r['finding']}")
+
+
+def cmd_verify(args) -> int:
+    from . import backends
+    from .runner import DEFAULT_ROOT, row_ok, verify_claim
+
+    claims = registry.select(args.claims)
+    texts = parse_assignments(args.set)
+    plans = []
+    for c in claims:
+        known = {k: v for k, v in texts.items() if k in c.regime.names}
+        if len(claims) == 1 or not texts:
+            known = texts  # a single claim must know every --set name
+        plans.append((c, c.regime.resolve(args.tier, texts=known)))
+    unknown = set(texts) - {n for c in claims for n in c.regime.names}
+    if unknown:
+        raise RegimeError(f"unknown parameter {sorted(unknown)[0]!r} for the selected claims")
+    root = DEFAULT_ROOT if args.seed is None else args.seed
+    store = None
+    if args.out:
+        from .store import Store
+
+        store = Store(args.out)
+    backend = backends.make_backend(args.workers, args.scheduler)
+    rows = []
+    try:
+        for claim, params in plans:
+            n = args.seeds or int(claim.seeds[args.tier])
+            rows.append(verify_claim(claim, params, n, root, backend=backend, store=store,
+                                     progress=not args.quiet))
+    except KeyboardInterrupt:
+        print("interrupted: finished replicates are kept in the store" if store else "interrupted",
+              file=sys.stderr)
+        return EXIT_FAIL
+    finally:
+        backend.close()
+        if store is not None:
+            store.close()
+    _emit(rows, args)
+    return EXIT_OK if all(row_ok(r) for r in rows) else EXIT_FAIL
+
+
+def _emit(rows, args) -> None:
+    from .store import provenance
+
+    for r in rows:
+        r["provenance"] = provenance()
+    public = [{k: v for k, v in r.items() if k != "extras"} for r in rows]
+    if args.json == "-":
+        print(json.dumps(public, indent=2, default=float))
+    else:
+        _print_table(rows)
+        if args.json:
+            Path(args.json).write_text(json.dumps(public, indent=2, default=float))
+    if args.out:
+        tmp = Path(args.out) / "results.json.tmp"
+        tmp.write_text(json.dumps(rows, indent=2, default=float))
+        tmp.replace(Path(args.out) / "results.json")
+
+
+def cmd_plot(args) -> int:
+    from .plots import save_claim_figure
+
+    claim = registry.get(args.claim)
+    if claim.plot is None:
+        raise RegimeError(f"claim {claim.id!r} has no figure; claims with figures: "
+                          + ", ".join(c.id for c in registry.all_claims() if c.plot))
+    params = claim.regime.resolve(args.tier, texts=parse_assignments(args.set))
+    out = Path(args.out or f"{claim.id}.png")
+    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise RegimeError(f"--out {str(out)!r}: allowed file types are .png, .pdf, .svg")
+    save_claim_figure(claim, params, out, root=args.seed, tier=args.tier)
+    print(out)
+    return EXIT_OK
+
+
+def cmd_bench(args) -> int:
+    benches = registry.benches()
+    names = args.models or list(benches)
+    for n in names:
+        if n not in benches:
+            raise RegimeError(f"unknown model {n!r}; allowed: {', '.join(benches) or 'none registered'}")
+    rows = []
+    for n in names:
+        for row in benches[n](quick=args.quick):
+            rows.append({"model": n, **row})
+            if args.json != "-":
+                ratios = ", ".join(f"{k}={v:.2f}" for k, v in row.items() if k.startswith("ratio"))
+                print(f"{n:<8} {row.get('case', ''):<28} {row.get('seconds', float('nan')) * 1e3:9.2f} ms  {ratios}")
+    if args.json == "-":
+        print(json.dumps(rows, indent=2))
+    elif args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return EXIT_OK
+
+
+COMMANDS = {"list": cmd_list, "predict": cmd_predict, "verify": cmd_verify, "plot": cmd_plot, "bench": cmd_bench}
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except RegimeError as exc:
+        print(f"theorycheck: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
