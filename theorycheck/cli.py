@@ -76,6 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("models", nargs="*", metavar="MODEL")
     s.add_argument("--json", metavar="PATH|-")
     s.add_argument("--quick", action="store_true", help="small shapes (a smoke run)")
+
+    s = sub.add_parser("report", help="write a self-contained HTML report of a results store")
+    s.add_argument("dir", metavar="DIR", help="a directory written by 'verify --out DIR'")
+    s.add_argument("--out", metavar="FILE", help="HTML file (default: DIR/report.html)")
+
+    s = sub.add_parser("explore", help="search a claim's regime for settings where it is refuted")
+    s.add_argument("claim")
+    s.add_argument("--budget", type=_positive_int, default=20, help="parameter settings to try")
+    s.add_argument("--outside-regime", action="store_true",
+                   help="also search just past each assumption, one relaxed at a time")
+    s.add_argument("--json", metavar="PATH|-")
+    s.add_argument("--out", metavar="DIR", help="results store (counterexamples persist there)")
+    s.add_argument("--seeds", type=_positive_int, help="replicates per setting (default: the claim's quick tier)")
+    s.add_argument("--seed", type=_int, default=None)
+    s.add_argument("--quiet", action="store_true")
     return p
 
 
@@ -235,7 +250,20 @@ def cmd_bench(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"list": cmd_list, "predict": cmd_predict, "verify": cmd_verify, "plot": cmd_plot, "bench": cmd_bench}
+def cmd_report(args) -> int:
+    from .report import run_cli
+
+    return run_cli(args)
+
+
+def cmd_explore(args) -> int:
+    from .explore import run_cli
+
+    return run_cli(args)
+
+
+COMMANDS = {"list": cmd_list, "predict": cmd_predict, "verify": cmd_verify, "plot": cmd_plot, "bench": cmd_bench,
+            "report": cmd_report, "explore": cmd_explore}
 
 
 def main(argv=None) -> int:

@@ -8,6 +8,7 @@ registered package needs no edit anywhere else.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from importlib.metadata import entry_points
 from typing import Callable
@@ -16,6 +17,7 @@ from .claim import Claim
 from .regime import RegimeError
 
 ENTRY_POINT_GROUP = "theorycheck.claims"
+BUILTIN_BENCHES = ("theorycheck.sweep_bench",)
 
 _CLAIMS: dict[str, Claim] = {}
 _BENCHES: dict[str, Callable] = {}
@@ -59,6 +61,9 @@ def load_plugins() -> None:
     _loaded = True
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         _import_tree(ep.value)
+    for name in BUILTIN_BENCHES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
 
 
 def all_claims() -> list[Claim]:
