@@ -1,68 +1,248 @@
-"""Where replicates run: in this process, or in local worker processes.
+"""Where replicates run: in this process, in local worker processes, or on a Dask cluster.
 
-Every backend exposes ``submit(claim, params, root, index) -> Future`` of the record made by
-:func:`theorycheck.runner.run_replicate`, and ``slots`` (how many tasks run at once).  Worker processes
-find the claim again by id in the registry, and limit BLAS and Numba to one thread each so that
-``workers`` processes use ``workers`` cores.
+A replicate is a :class:`Task` — (claim id, parameters, root seed, replicate index) plus the names of the
+modules that define the claim — and its result is the record made by :func:`run_task`.  Every backend
+exposes
+
+* ``submit(claim, params, root, index) -> concurrent.futures.Future`` of that record,
+* ``slots``, how many tasks run at once, and ``close()``.
+
+A worker process finds the claim again by id: in its registry, else by importing the claim's modules
+(a module-level :class:`~theorycheck.claim.Claim` is found there even when it is not registered, which is
+how test-only and benchmark claims reach workers), else by loading every plug-in.  A worker runs with one
+BLAS, OpenMP and Numba thread, so ``N`` workers use ``N`` cores and a replicate gives the same bits on
+every backend: the numbers depend only on (claim, parameters, root, index).
 """
 from __future__ import annotations
 
+import contextlib
+import importlib
 import multiprocessing
 import os
+import socket
+import sys
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
+SINGLE_THREAD_ENV = {k: "1" for k in THREAD_VARS}
+
+
+# ------------------------------------------------------------------------------------------ thread limits
+_limited = False
 
 
 def limit_threads() -> None:
-    """Worker initialiser: one BLAS and one Numba thread (runs before the worker imports NumPy)."""
-    os.environ.update({k: "1" for k in THREAD_VARS})
+    """Make this process single-threaded for numerics, for good (a worker's initialiser).
+
+    The environment variables cover libraries loaded later; libraries already loaded (NumPy's BLAS, when
+    the worker imported NumPy before this ran) are limited at run time through ``threadpoolctl`` when it
+    is installed, and Numba through ``numba.set_num_threads``.
+    """
+    global _limited
+    os.environ.update(SINGLE_THREAD_ENV)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
+    if "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(1)
+    _limited = True
 
 
+@contextlib.contextmanager
+def single_threaded():
+    """Run a block with one BLAS/OpenMP thread and one Numba thread, then restore the previous limits.
+
+    The in-process backend uses this so that its numbers are those of a single-threaded worker.
+    """
+    stack = contextlib.ExitStack()
+    with stack:
+        try:
+            from threadpoolctl import threadpool_limits
+
+            stack.enter_context(threadpool_limits(1))
+        except ImportError:
+            pass
+        if "numba" in sys.modules:
+            import numba
+
+            before = numba.get_num_threads()
+            numba.set_num_threads(1)
+            stack.callback(numba.set_num_threads, before)
+        yield
+
+
+# ------------------------------------------------------------------------------------------ tasks
+@dataclass(frozen=True)
+class Task:
+    """One replicate to run: everything a worker needs, in plain picklable values.
+
+    Parameters
+    ----------
+    claim_id : str
+    params : dict
+        Resolved parameters (JSON-compatible values).
+    root : int
+        Root of the replicate's ``SeedSequence``.
+    index : int
+        Replicate index.
+    modules : tuple of str
+        Modules to import, in order, to find the claim on a worker that does not know it.
+    """
+
+    claim_id: str
+    params: dict
+    root: int
+    index: int
+    modules: tuple = field(default=())
+
+    @classmethod
+    def of(cls, claim, params, root: int, index: int) -> "Task":
+        return cls(claim.id, dict(params), int(root), int(index), claim_modules(claim))
+
+
+def claim_modules(claim) -> tuple[str, ...]:
+    """Modules where a worker can find ``claim``: its ``module`` attribute if set, else the modules of its
+    callables (``__main__`` excluded: a worker's main module is not the caller's)."""
+    names = [getattr(claim, "module", None)]
+    for fn in (claim.measure, claim.predict, claim.negative_control, claim.plot):
+        names.append(getattr(fn, "__module__", None))
+    seen: list[str] = []
+    for n in names:
+        if n and n not in seen and n not in ("__main__", "__mp_main__", "builtins"):
+            seen.append(n)
+    return tuple(seen)
+
+
+def resolve_claim(claim_id: str, modules=()):
+    """The claim with this id in this process: registered, defined in one of ``modules``, or a plug-in."""
+    from . import registry
+    from .claim import Claim
+
+    found = registry._CLAIMS.get(claim_id)
+    for name in modules:
+        if found is not None:
+            break
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        found = registry._CLAIMS.get(claim_id)
+        if found is None:
+            found = next((v for v in vars(module).values() if isinstance(v, Claim) and v.id == claim_id), None)
+    return found if found is not None else registry.get(claim_id)
+
+
+def worker_info() -> dict:
+    """Where a record was computed: host, process id and the code version of that process."""
+    from .store import code_version
+
+    return {"host": socket.gethostname(), "pid": os.getpid(), "code_version": code_version()}
+
+
+def run_task(task: Task, claim=None) -> dict:
+    """Run one replicate (in a worker, or in-process when ``claim`` is given) and return its record.
+
+    The record holds ``index, value, extras, error, elapsed_s`` (see :func:`theorycheck.runner.run_replicate`)
+    plus ``worker`` (:func:`worker_info`) and the task's ``params``.
+    """
+    from .runner import run_replicate
+
+    if claim is None:
+        if not _limited:
+            limit_threads()
+        try:
+            claim = resolve_claim(task.claim_id, task.modules)
+        except Exception as exc:  # reported as the replicate's error, like a failing measurement
+            return {"index": task.index, "value": float("nan"), "extras": {}, "params": task.params,
+                    "error": f"{type(exc).__name__}: {exc}", "elapsed_s": 0.0, "worker": worker_info()}
+    record = run_replicate(claim, task.params, task.root, task.index)
+    record["params"] = task.params
+    record["worker"] = worker_info()
+    return record
+
+
+# ------------------------------------------------------------------------------------------ backends
 class InProcess:
-    """Run each replicate immediately in the calling process."""
+    """Run each replicate at once in the calling process, single-threaded like a worker."""
 
     slots = 1
+    name = "in-process"
 
     def submit(self, claim, params, root, index) -> Future:
-        from .runner import run_replicate
-
         fut: Future = Future()
-        fut.set_result(run_replicate(claim, params, root, index))
+        with single_threaded():
+            fut.set_result(run_task(Task.of(claim, params, root, index), claim=claim))
         return fut
 
     def close(self) -> None:
         pass
 
 
-def _run_by_id(claim_id, params, root, index):
-    from . import registry
-    from .runner import run_replicate
-
-    return run_replicate(registry.get(claim_id), params, root, index)
+@contextlib.contextmanager
+def _environ(values: dict):
+    """Temporarily set environment variables (those a spawned child inherits before it imports NumPy)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 class LocalProcesses:
-    """A pool of ``workers`` spawned processes, one BLAS/Numba thread each."""
+    """A pool of ``workers`` spawned processes, each with one BLAS/OpenMP/Numba thread.
+
+    A spawned child may import NumPy before any initialiser runs, so the single-thread variables are in
+    this process's environment while the pool lives (as Dask's nanny does for its workers), and every
+    child inherits them from its start.  The processes are started here, not at the first task.
+    """
+
+    name = "local processes"
 
     def __init__(self, workers: int):
-        self.slots = workers
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+        self.slots = int(workers)
+        self._env = _environ(SINGLE_THREAD_ENV)
+        self._env.__enter__()
+        self.pool = ProcessPoolExecutor(self.slots, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=limit_threads)
+        # The pool spawns a process for each submission while none is idle: start them all now.
+        for f in [self.pool.submit(time.sleep, 0.05) for _ in range(self.slots)]:
+            f.result()
 
     def submit(self, claim, params, root, index) -> Future:
-        return self.pool.submit(_run_by_id, claim.id, dict(params), root, index)
+        return self.pool.submit(run_task, Task.of(claim, params, root, index))
 
     def close(self) -> None:
-        self.pool.shutdown(cancel_futures=True)
+        try:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if self._env is not None:
+                self._env.__exit__(None, None, None)
+                self._env = None
 
 
 def make_backend(workers: int = 1, scheduler: str | None = None):
-    """The backend for ``--workers N`` / ``--scheduler ADDRESS``."""
+    """The backend for ``--workers N`` / ``--scheduler ADDRESS``.
+
+    ``--scheduler local`` starts a Dask ``LocalCluster`` on 127.0.0.1 with ``N`` single-threaded worker
+    processes when ``N > 1``, else one per core; any other address connects to a running scheduler.
+    """
     if scheduler:
         from .dask_backend import DaskBackend
 
-        return DaskBackend(scheduler)
+        return DaskBackend(scheduler, workers=workers if workers > 1 else None)
     if workers <= 1:
         return InProcess()
     return LocalProcesses(workers)

@@ -1,8 +1,13 @@
-"""Multi-seed runner: replicates as independent tasks, reduced to a verdict.
+"""Sweep runner: a claim's measurements as independent tasks (parameters, seed), reduced to a verdict.
 
 Replicate ``i`` of claim ``c`` under root seed ``R`` is driven by
 ``numpy.random.SeedSequence(entropy=R, spawn_key=(crc32(c), i))``, so the numbers depend only on
-(claim, parameters, root, i): not on the order, the worker count or the backend that ran them.
+(claim, parameters, root, i): not on the order, the worker count or the backend that ran them (every
+backend runs a replicate with one BLAS and one Numba thread, see :mod:`theorycheck.backends`).
+
+* :func:`verify_claim` — ``n`` seeds at one parameter setting, reduced to the claim's verdict;
+* :func:`sweep` — a grid of one parameter times seeds, with :meth:`Sweep.slope` for rate exponents;
+* :func:`measure_points` — the engine of both: tasks on a backend, resumed from and saved to a store.
 """
 from __future__ import annotations
 
@@ -10,12 +15,14 @@ import math
 import time
 import zlib
 from concurrent.futures import FIRST_COMPLETED, wait
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from . import backends
 from .claim import Claim
+from .fit import SlopeFit, bootstrap_slope, loglog_slope
 from .progress import Progress
 from .verdict import as_interval, decide, mean_ci
 
@@ -76,37 +83,102 @@ def _jsonable(pred):
     return lo if lo == hi and not isinstance(pred, (tuple, list, np.ndarray)) else [lo, hi]
 
 
-def verify_claim(claim: Claim, params: Mapping[str, Any], n_seeds: int, root: int = DEFAULT_ROOT,
-                 backend: "backends.Backend | None" = None, store=None, progress: bool = True) -> dict:
-    """Measure ``n_seeds`` replicates (reusing any stored ones) and return the result row."""
-    t0 = time.perf_counter()
-    records: dict[int, dict] = {}
-    if store is not None:
-        records.update(store.lookup(claim.id, params, root, range(n_seeds)))
-    todo = [i for i in range(n_seeds) if i not in records]
-    bar = Progress(claim.id, n_seeds, enabled=progress)
-    bar.update(done=len(records))
+def _error_record(index: int, params, message: str) -> dict:
+    return {"index": index, "value": float("nan"), "extras": {}, "error": message, "elapsed_s": 0.0,
+            "params": dict(params), "worker": None}
+
+
+def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]], root: int = DEFAULT_ROOT,
+                   backend=None, store=None, bar: Progress | None = None) -> dict:
+    """Measure replicates ``(params, index)`` of a claim as independent tasks and return their records.
+
+    Stored records of this code version are reused, never recomputed; each new record is written to
+    ``store`` as soon as it finishes (so an interrupted run keeps it), and only if it succeeded.  At most
+    ``2 * backend.slots`` tasks are in flight, so an interrupted run wastes little and the progress bar
+    moves even on the in-process backend.
+
+    Returns
+    -------
+    dict
+        ``{(params_key(params), index): record}`` for every point (see :func:`run_replicate`).
+    """
+    from .store import code_version, params_key
+
     backend = backend or backends.InProcess()
-    pending = {backend.submit(claim, params, root, i) for i in todo}
+    keyed = {}
+    for params, index in points:
+        keyed[(params_key(params), int(index))] = (dict(params), int(index))
+    records: dict[tuple[str, int], dict] = {}
+    if store is not None:
+        by_params: dict[str, tuple[dict, list[int]]] = {}
+        for (pk, i), (params, _) in keyed.items():
+            by_params.setdefault(pk, (params, []))[1].append(i)
+        for pk, (params, indices) in by_params.items():
+            for i, rec in store.lookup(claim.id, params, root, indices).items():
+                records[(pk, i)] = rec
+    reused = len(records)
+    todo = [k for k in keyed if k not in records]
+    bar = bar or Progress(claim.id, len(keyed), enabled=False)
+    bar.update(done=reused, reused=reused)
+    version = code_version()
+    window = max(1, 2 * int(backend.slots))
+    in_flight: dict = {}
+    queue = list(todo)
     try:
-        while pending:
-            bar.update(running=min(len(pending), backend.slots))
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        while queue or in_flight:
+            while queue and len(in_flight) < window:
+                key = queue.pop(0)
+                params, index = keyed[key]
+                in_flight[backend.submit(claim, params, root, index)] = key
+            bar.update(running=min(len(in_flight), backend.slots))
+            finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
             for fut in finished:
-                rec = fut.result()
-                records[rec["index"]] = rec
+                key = in_flight.pop(fut)
+                params, index = keyed[key]
+                try:
+                    rec = fut.result()
+                except Exception as exc:  # a worker died or the cluster failed: the replicate errs
+                    rec = _error_record(index, params, f"{type(exc).__name__}: {exc}")
+                worker_version = (rec.get("worker") or {}).get("code_version", version)
+                if rec["error"] is None and worker_version != version:
+                    rec["error"] = (f"replicate {index} was computed by code version {worker_version}, this run "
+                                    f"is {version}: the source changed during the run or the workers run "
+                                    f"other code")
+                records[key] = rec
                 if store is not None and rec["error"] is None:
                     store.save(claim.id, params, root, rec)
-            bar.update(done=len(records), running=min(len(pending), backend.slots))
+            bar.update(done=len(records), running=min(len(in_flight), backend.slots))
     finally:
-        for fut in pending:
+        for fut in in_flight:
             fut.cancel()
-    ordered = [records[i] for i in range(n_seeds)]
+    return records
+
+
+def verify_claim(claim: Claim, params: Mapping[str, Any], n_seeds: int, root: int = DEFAULT_ROOT,
+                 backend=None, store=None, progress: bool = True) -> dict:
+    """Measure ``n_seeds`` replicates (reusing any stored ones) and return the result row.
+
+    The row holds the JSON fields of the command-line contract (``claim, kind, verdict, expected,
+    predicted, measured, ci_low, ci_high, tolerance, seeds, params, negative_control, elapsed_s``) and, for
+    provenance, the root seed, every replicate's value, extras and elapsed time, how many were reused
+    from the store, the backend and the code version.  When ``store`` is given the row is saved there too.
+    """
+    from .store import code_version, params_key
+
+    t0 = time.perf_counter()
+    backend = backend or backends.InProcess()
+    bar = Progress(claim.id, n_seeds, enabled=progress)
+    records = measure_points(claim, [(params, i) for i in range(n_seeds)], root, backend, store, bar)
+    pk = params_key(params)
+    ordered = [records[(pk, i)] for i in range(n_seeds)]
     errors = [r["error"] for r in ordered if r["error"]]
     row = {"claim": claim.id, "kind": claim.kind, "comparison": claim.comparison,
-           "expected": claim.expected, "seeds": n_seeds, "root_seed": root, "params": dict(params),
+           "expected": claim.expected, "seeds": n_seeds, "root_seed": int(root), "params": dict(params),
            "values": [r["value"] for r in ordered], "extras": [r["extras"] for r in ordered],
-           "measured_label": claim.measured_label, "finding": claim.finding}
+           "replicate_elapsed_s": [r["elapsed_s"] for r in ordered],
+           "reused": sum(bool(r.get("cached")) for r in ordered),
+           "measured_label": claim.measured_label, "finding": claim.finding,
+           "backend": getattr(backend, "name", type(backend).__name__), "code_version": code_version()}
     if errors:
         row.update(verdict="error", error=errors[0], predicted=None, measured=None, ci_low=None,
                    ci_high=None, tolerance=None,
@@ -120,7 +192,76 @@ def verify_claim(claim: Claim, params: Mapping[str, Any], n_seeds: int, root: in
                        negative_control={"label": claim.negative_label, "verdict": "error"})
     row["elapsed_s"] = time.perf_counter() - t0
     bar.close(row["verdict"])
+    if store is not None and hasattr(store, "save_result"):
+        store.save_result(row)
     return row
+
+
+@dataclass
+class Sweep:
+    """A grid of one parameter times seeds: ``values[g, s]`` is seed ``s`` at ``x[g]``.
+
+    The same replicate index drives every grid point (common random numbers), so :meth:`slope` with the
+    bootstrap resamples whole seeds and keeps the dependence of a seed's points.
+    """
+
+    claim: str
+    axis: str
+    x: np.ndarray
+    values: np.ndarray
+    params: list
+    root: int
+
+    def slope(self, method: str = "bootstrap", level: float = 0.95, n_boot: int = 2000) -> SlopeFit:
+        """Log-log slope of the seed-mean curve with a confidence interval.
+
+        ``method="bootstrap"`` resamples seeds (:func:`theorycheck.fit.bootstrap_slope`, needs two or more
+        seeds); ``"regression"`` gives the regression interval of the seed-mean curve
+        (:func:`theorycheck.fit.loglog_slope`).
+        """
+        if method == "bootstrap":
+            if self.values.shape[1] < 2:
+                raise ValueError("the bootstrap over seeds needs at least two seeds")
+            return bootstrap_slope(self.x, self.values, level=level, n_boot=n_boot,
+                                   rng=np.random.default_rng(self.root))
+        if method == "regression":
+            return loglog_slope(self.x, self.values.mean(axis=1), level=level)
+        raise ValueError(f"method must be 'bootstrap' or 'regression', got {method!r}")
+
+
+class SweepError(RuntimeError):
+    """A replicate of a sweep failed."""
+
+
+def sweep(claim: Claim, params: Mapping[str, Any], axis: str, grid: Sequence, n_seeds: int,
+          root: int = DEFAULT_ROOT, backend=None, store=None, progress: bool = True) -> Sweep:
+    """Run ``claim.measure`` at every ``params | {axis: x}`` for ``x`` in ``grid`` and seeds ``0..n_seeds-1``.
+
+    Every (grid point, seed) is an independent task on ``backend``; stored ones are reused.
+
+    Raises
+    ------
+    SweepError
+        When a replicate failed (the message names the grid point and the seed).
+    """
+    from .store import params_key
+
+    if axis not in params:
+        raise ValueError(f"sweep axis {axis!r} is not a parameter of {claim.id}")
+    points = [dict(params, **{axis: x}) for x in grid]
+    bar = Progress(f"{claim.id} over {axis}", len(points) * n_seeds, enabled=progress)
+    records = measure_points(claim, [(p, i) for p in points for i in range(n_seeds)], root, backend, store,
+                             bar)
+    bar.close("done")
+    values = np.empty((len(points), n_seeds))
+    for g, p in enumerate(points):
+        pk = params_key(p)
+        for i in range(n_seeds):
+            rec = records[(pk, i)]
+            if rec["error"]:
+                raise SweepError(f"{claim.id} at {axis}={p[axis]!r}, seed {i}: {rec['error']}")
+            values[g, i] = rec["value"]
+    return Sweep(claim.id, axis, np.asarray(grid, dtype=float), values, points, int(root))
 
 
 def row_ok(row: Mapping[str, Any]) -> bool:
