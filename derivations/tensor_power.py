@@ -32,27 +32,38 @@ advances the ODE clock by only :math:`g(s_t)`; the *ODE time lost* is :math:`L_n
 Bounds on the discrete hitting time (proof)
 -------------------------------------------
 Let :math:`S = k A^{p}` (the relative step at the threshold).  For :math:`t < T`, :math:`x_t < A`, hence
-:math:`0 < s_t < S`.  Two facts about the lost time of one step, for :math:`0 < s \le S`:
+:math:`0 < s_t < S`, and :math:`x_T = x_{T-1}(1+s_{T-1}) < A(1+S)`.  Facts about one step, for
+:math:`0 < s \le S`:
 
-(i)  :math:`1-g(s) \ge a\,s \ge a\ln(1+s)` with :math:`a = (1-g(S))/S`, because :math:`1-g` is concave with
-     :math:`1-g(0)=0`, so it lies above its chord on :math:`[0,S]`;
-(ii) :math:`1-g(s) \le \tfrac{p+1}{2}s \le b \ln(1+s)` with :math:`b = \tfrac{p+1}{2}\,S/\ln(1+S)`, because
-     :math:`s/\ln(1+s)` is increasing.
+(i)   :math:`1-g(s) \ge a\,s \ge a\ln(1+s)` with :math:`a = (1-g(S))/S`, because :math:`1-g` is concave with
+      :math:`1-g(0)=0`, so it lies above its chord on :math:`[0,S]`;
+(ii)  :math:`1-g(s) \le \tfrac{p+1}{2}s \le b \ln(1+s)` with :math:`b = \tfrac{p+1}{2}\,S/\ln(1+S)`, because
+      :math:`s/\ln(1+s)` is increasing;
+(iii) :math:`1-g(s) \ge \tfrac{p+1}{2}s - \tfrac{(p+1)(p+2)}{6}s^2` (the Taylor bound on ``g`` above), and
+      :math:`\ln(1+s) \le s \le \ln(1+s) + s^2/2`.
 
-The logarithms telescope: :math:`\sum_{t<n}\ln(1+s_t) = \sum_{t<n}\ln(x_{t+1}/x_t) = \ln(x_n/x_0)`.
+Sums telescope: :math:`\sum_{t<n}\ln(1+s_t) = \ln(x_n/x_0)`, and since :math:`k e^{p l} \ge s_t` for
+:math:`l \in [\ln x_t, \ln x_{t+1}]`, :math:`\sum_{t<n} s_t\ln(1+s_t) \le \int_{\ln x_0}^{\ln x_n} k e^{pl}\,dl
+\le k x_n^p/p`.  With (ii)'s monotonicity, :math:`\sum_{t<n} s_t^2 \le \frac{S}{\ln(1+S)}\,\frac{k x_n^p}{p}`:
+at most :math:`Q_- = \frac{S^2(1+S)^p}{p\ln(1+S)}` for ``n = T`` and :math:`Q_+ = \frac{S^2}{p\ln(1+S)}` for
+``n = T-1``; the squares add only a constant, not a multiple of :math:`\ln(A/x_0)`.
 
-*Lower bound.*  :math:`T = \tau_T + L_T \ge t_A + a\ln(x_T/x_0) \ge t_A + a\ln(A/x_0)`.
+*Lower bound.*  :math:`T = \tau_T + L_T \ge t_A + L_T`, and by (i), resp. (iii),
+:math:`L_T \ge a\ln(x_T/x_0) \ge a\ln(A/x_0)` and
+:math:`L_T \ge \tfrac{p+1}{2}\ln(A/x_0) - c_-`, :math:`c_- = \tfrac{(p+1)(p+2)}{6}Q_-`.
 
-*Upper bound.*  :math:`T - 1 = \tau_{T-1} + L_{T-1} < t_A + b\ln(x_{T-1}/x_0) < t_A + b\ln(A/x_0)`, using
-:math:`\tau_{T-1} < t_A` (the level is not reached at ``T-1``).  Independently, each of the ``T-1`` steps
-covers at least :math:`g(S)` ODE time, so :math:`(T-1) g(S) \le \tau_{T-1} < t_A`.  Hence
+*Upper bound.*  :math:`T - 1 = \tau_{T-1} + L_{T-1} < t_A + L_{T-1}` (the level is not reached at ``T-1``),
+and by (ii), resp. (ii)+(iii), :math:`L_{T-1} < b\ln(A/x_0)` and
+:math:`L_{T-1} < \tfrac{p+1}{2}\ln(A/x_0) + c_+`, :math:`c_+ = \tfrac{p+1}{4}Q_+`.  Independently, each of
+the ``T-1`` steps covers at least :math:`g(S)` ODE time, so :math:`(T-1) g(S) \le \tau_{T-1} < t_A`.  Hence,
+with :math:`\ell = \ln(A/x_0)`,
 
-.. math::  t_A + a\ln\frac{A}{x_0} \;\le\; T \;<\; 1 + \min\Big(t_A + b\ln\frac{A}{x_0},\ \frac{t_A}{g(S)}\Big).
+.. math::  t_A + \max\big(a\ell,\ \tfrac{q-1}{2}\ell - c_-\big) \;\le\; T \;<\;
+           1 + \min\Big(t_A + b\ell,\ t_A + \tfrac{q-1}{2}\ell + c_+,\ \frac{t_A}{g(S)}\Big).
 
-Both coefficients tend to :math:`\tfrac{q-1}{2}` as :math:`S \to 0`
-(:math:`a = \tfrac{q-1}{2} - \tfrac{(q-1)q}{6}S + O(S^2)`, :math:`b = \tfrac{q-1}{2}(1 + \tfrac S2) + O(S^2)`),
-so the interval has width :math:`1 + O(S\ln(A/x_0))`: the discrete recursion lags the ODE by
-:math:`\tfrac{q-1}{2}\ln(A/x_0)` steps plus less than one step of overshoot.  The crude bounds
+As :math:`S \to 0`, :math:`a, b \to \tfrac{q-1}{2}` and :math:`c_\pm = O(S)`, so the interval has width
+:math:`1 + O(S)`: the discrete recursion lags the ODE by :math:`\tfrac{q-1}{2}\ln(A/x_0)` steps plus less
+than one step of overshoot.  The crude bounds
 :math:`t_A \le T \le 1 + t_A (1+S)^{q-1}` (each step covers at most 1 and at least :math:`(1+S)^{-(q-1)}`
 ODE time) follow as special cases and are exported for comparison.  For the integer ``T`` the bounds
 sharpen to ``ceil(lo) <= T <= ceil(hi) - 1``.  For :math:`S < 10^{-4}` the numerical lower coefficient uses
@@ -68,12 +79,13 @@ reaches ``A`` the follower stands at
 which the spec approximates by :math:`y_0 (p\delta)^{-1/p}` (dropping :math:`A^{-p}` and linearising in δ).
 Discrete time: with :math:`v = y^{-p}`, :math:`v_T = v_0 - pk(T - L^y_T)`, so
 :math:`y_T^{-p} = y(t_A)^{-p} - p k D` with :math:`D = T - t_A - L^y_T`.  The follower stays below the
-leader (the map is increasing), so its relative steps are also below ``S`` and (i), (ii) give
-:math:`a\,\ell_y \le L^y_T \le b\,\ell_y`, :math:`\ell_y = \ln(y_T/y_0)`.  With the bounds on ``T``:
-:math:`a\ell_x - b\ell_y \le D < 1 + \min(b\ell_x, t_A(1/g(S)-1)) - a\ell_y`, :math:`\ell_x = \ln(A/x_0)`.
-Each inequality :math:`y_T^{-p} \lessgtr y(t_A)^{-p} - pk D(\ell_y)` has a left side decreasing and a right
-side increasing in :math:`y_T`, so ``y_T`` lies between the roots of the two equalities
-(:func:`follower_at_leader_hit_bounds`, solved by bisection, rounded outward).  Also :math:`y_T < A(1+S)`.
+leader (the map is increasing), so its relative steps are also below ``S``, :math:`y_T < A(1+S)`, and
+(i)-(iii) give, with :math:`\ell_y = \ln(y_T/y_0)`,
+:math:`\max(a\ell_y, \tfrac{q-1}{2}\ell_y - c_-) \le L^y_T \le \min(b\ell_y, \tfrac{q-1}{2}\ell_y + c_+(1+S)^p)`.
+Subtracting these from the bounds on :math:`T - t_A` bounds ``D`` by two functions decreasing in
+:math:`\ell_y`.  Each inequality :math:`y_T^{-p} \lessgtr y(t_A)^{-p} - pk D(\ell_y)` then has a left side
+decreasing and a right side increasing in :math:`y_T`, so ``y_T`` lies between the roots of the two
+equalities (:func:`follower_at_leader_hit_bounds`, solved by bisection, rounded outward).
 The relative discretisation error is about :math:`k\,y(t_A)^{p}\,D`, i.e. small when the follower is far
 below ``A``.
 
@@ -99,14 +111,15 @@ __all__ = [
     "x0", "y0", "x", "t", "eta", "C", "q", "A", "delta", "s", "S", "v",
     "CONTINUOUS_SOLUTION", "BLOWUP_TIME", "ODE_TIME_TO_LEVEL", "CONTINUOUS_HITTING_TIME",
     "STEP_ODE_TIME", "STEP_ODE_TIME_INTEGRAL", "THRESHOLD_STEP", "LOSS_COEF_LOWER", "LOSS_COEF_LOWER_SERIES",
-    "LOSS_COEF_UPPER", "HIT_LOWER", "HIT_UPPER", "HIT_UPPER_SHARP", "HIT_UPPER_PLAIN",
+    "LOSS_COEF_UPPER", "LOSS_CONST_LOWER", "LOSS_CONST_UPPER", "HIT_LOWER", "HIT_UPPER", "HIT_UPPER_SHARP", "HIT_UPPER_PLAIN",
     "HIT_LOWER_CRUDE", "HIT_UPPER_CRUDE", "FOLLOWER_AT_LEADER_HIT", "FOLLOWER_SPEC_APPROX",
     "HITTING_TIME_RATIO", "HITTING_TIME_RATIO_CONTINUOUS",
     # symbolic checks
     "check_ode_solution", "check_hitting_time", "check_step_ode_time", "check_follower_formula",
     # numbers
     "continuous_solution", "continuous_hitting_time", "discrete_hitting_time_bounds",
-    "discrete_hitting_time_bounds_int", "crude_hitting_time_bounds", "follower_at_leader_hit",
+    "discrete_hitting_time_bounds_int", "crude_hitting_time_bounds", "threshold_step", "loss_coefficients",
+    "loss_constants", "follower_at_leader_hit",
     "follower_spec_approximation", "follower_at_leader_hit_bounds", "follower_at_leader_hit_error_bound",
     "hitting_time_ratio", "hitting_time_ratio_continuous", "hitting_time_ratio_bounds",
     "hitting_time_ratio_error_bound", "loglog_slope_bounds",
@@ -141,16 +154,23 @@ LOSS_COEF_LOWER = (1 - STEP_ODE_TIME.subs(s, S)) / S
 LOSS_COEF_LOWER_SERIES = (q - 1) / sp.Integer(2) - (q - 1) * q * S / 6
 #: b(S) = (q-1)/2 * S / ln(1+S): upper coefficient.
 LOSS_COEF_UPPER = (q - 1) * S / (2 * sp.log(1 + S))
+#: c_- = (q-1) q / 6 * S^2 (1+S)^(q-2) / ((q-2) ln(1+S)): constant of the second lower bound on the lost time.
+LOSS_CONST_LOWER = (q - 1) * q * S ** 2 * (1 + S) ** _p / (6 * _p * sp.log(1 + S))
+#: c_+ = (q-1)/4 * S^2 / ((q-2) ln(1+S)): constant of the second upper bound on the lost time.
+LOSS_CONST_UPPER = (q - 1) * S ** 2 / (4 * _p * sp.log(1 + S))
 
 _tA = CONTINUOUS_HITTING_TIME
 _ellx = sp.log(A / x0)
+_half = (q - 1) / sp.Integer(2)
+_SA = THRESHOLD_STEP
 #: Rigorous lower bound on T (real-valued).
-HIT_LOWER = _tA + LOSS_COEF_LOWER.subs(S, THRESHOLD_STEP) * _ellx
-#: Sharp upper bound 1 + t_A + b ln(A/x0) (T is strictly below it).
-HIT_UPPER_SHARP = 1 + _tA + LOSS_COEF_UPPER.subs(S, THRESHOLD_STEP) * _ellx
+HIT_LOWER = _tA + sp.Max(LOSS_COEF_LOWER.subs(S, _SA) * _ellx, _half * _ellx - LOSS_CONST_LOWER.subs(S, _SA))
+#: Sharp upper bound 1 + t_A + min(b ln(A/x0), (q-1)/2 ln(A/x0) + c_+) (T is strictly below it).
+HIT_UPPER_SHARP = 1 + _tA + sp.Min(LOSS_COEF_UPPER.subs(S, _SA) * _ellx,
+                                   _half * _ellx + LOSS_CONST_UPPER.subs(S, _SA))
 #: Plain upper bound 1 + t_A / g(S) (better only when t_A S is below ln(A/x0)).
-HIT_UPPER_PLAIN = 1 + _tA / STEP_ODE_TIME.subs(s, THRESHOLD_STEP)
-#: Rigorous upper bound on T (strict), the smaller of the two.
+HIT_UPPER_PLAIN = 1 + _tA / STEP_ODE_TIME.subs(s, _SA)
+#: Rigorous upper bound on T (strict), the smallest of the three.
 HIT_UPPER = sp.Min(HIT_UPPER_SHARP, HIT_UPPER_PLAIN)
 #: Crude bounds: each step covers at most 1 and at least (1+S)^-(q-1) ODE time.
 HIT_LOWER_CRUDE = _tA
@@ -236,9 +256,15 @@ def check_follower_formula(qs=None) -> list:
 _G_STABLE = -expm1(-_p * log1p(S)) / (_p * S)
 _A_STABLE = sp.Piecewise((LOSS_COEF_LOWER_SERIES, S < sp.Float(1e-4)), ((1 - _G_STABLE) / S, True))
 _B_STABLE = (q - 1) * S / (2 * log1p(S))
+_CLO_STABLE = (q - 1) * q * S ** 2 * (1 + S) ** _p / (6 * _p * log1p(S))
+_CHI_STABLE = (q - 1) * S ** 2 / (4 * _p * log1p(S))
 _Ssym = THRESHOLD_STEP
-_HIT_LOWER_NUM = _tA + _A_STABLE.subs(S, _Ssym) * _ellx
-_HIT_UPPER_NUM = 1 + sp.Min(_tA + _B_STABLE.subs(S, _Ssym) * _ellx, _tA / _G_STABLE.subs(S, _Ssym))
+#: T - t_A: lower and upper bounds on the ODE time lost before the hit, as numerics.
+_LAG_LOWER_NUM = sp.Max(_A_STABLE.subs(S, _Ssym) * _ellx, _half * _ellx - _CLO_STABLE.subs(S, _Ssym))
+_LAG_UPPER_NUM = 1 + sp.Min(_B_STABLE.subs(S, _Ssym) * _ellx, _half * _ellx + _CHI_STABLE.subs(S, _Ssym),
+                            _tA * (1 / _G_STABLE.subs(S, _Ssym) - 1))
+_HIT_LOWER_NUM = _tA + _LAG_LOWER_NUM
+_HIT_UPPER_NUM = _tA + _LAG_UPPER_NUM
 
 _ARGS = (x0, eta, C, q, A)
 _RACE_ARGS = (y0, delta, eta, C, q, A)
@@ -258,6 +284,10 @@ _f_step = _lamb((eta, C, q, A), _Ssym)
 _f_g = _lamb((S, q), _G_STABLE)
 _f_a = _lamb((S, q), _A_STABLE)
 _f_b = _lamb((S, q), _B_STABLE)
+_f_clo = _lamb((S, q), _CLO_STABLE)
+_f_chi = _lamb((S, q), _CHI_STABLE)
+_f_lag_lo = _lamb(_ARGS, _LAG_LOWER_NUM)
+_f_lag_hi = _lamb(_ARGS, _LAG_UPPER_NUM)
 _f_follower = _lamb(_RACE_ARGS, FOLLOWER_AT_LEADER_HIT)
 _f_follower_spec = _lamb((y0, delta, q), FOLLOWER_SPEC_APPROX)
 _f_ratio = _lamb((delta, q), HITTING_TIME_RATIO)
@@ -309,8 +339,9 @@ def continuous_hitting_time(x0, eta, C, q, A):
 def discrete_hitting_time_bounds(x0, eta, C, q, A):
     """Rigorous real-valued bounds ``(lo, hi)`` with ``lo <= T < hi`` for the discrete hitting time.
 
-    ``lo = t_A + a(S) ln(A/x0)`` and ``hi = 1 + min(t_A + b(S) ln(A/x0), t_A / g(S))``, ``S = eta C A^(q-2)``
-    (proof in the module docstring).  Vectorised over array arguments.
+    With ``l = ln(A/x0)`` and ``S = eta C A^(q-2)``: ``lo = t_A + max(a l, (q-1)/2 l - c_-)`` and
+    ``hi = 1 + min(t_A + b l, t_A + (q-1)/2 l + c_+, t_A / g(S))`` (proof in the module docstring).
+    Vectorised over array arguments.
     """
     q = _check_q(q)
     args = _pos("x0", x0), _pos("eta", eta), _pos("C", C), q, _pos("A", A)
@@ -347,6 +378,14 @@ def loss_coefficients(S_value, q):
     return _out(_f_a(S_, q)), _out(_f_b(S_, q))
 
 
+def loss_constants(S_value, q):
+    """``(c_-, c_+)``: the lost time is at least ``(q-1)/2 ln(x_T/x0) - c_-`` and less than
+    ``(q-1)/2 ln(x_{T-1}/x0) + c_+``."""
+    q = _check_q(q)
+    S_ = _pos("S", S_value)
+    return _out(_f_clo(S_, q)), _out(_f_chi(S_, q))
+
+
 def follower_at_leader_hit(y0, delta, eta, C, q, A):
     """Continuous-time follower value when the leader ``(1+delta) y0`` hits A:
     ``(y0^-(q-2) (1 - (1+delta)^-(q-2)) + A^-(q-2))^(-1/(q-2))`` (``eta C`` cancels)."""
@@ -380,8 +419,9 @@ def _bisect_log(fun, lo, hi, want_upper, iters=200):
 def follower_at_leader_hit_bounds(y0, delta, eta, C, q, A):
     """Rigorous bounds ``(lo, hi)`` on the discrete follower value ``y_{T_x}`` (module docstring, "the race").
 
-    ``y_{T_x}^-(q-2) = y(t_A)^-(q-2) - (q-2) eta C D`` with
-    ``a ln(A/x0) - b ln(y/y0) <= D < 1 + min(b ln(A/x0), t_A (1/g(S) - 1)) - a ln(y/y0)``.
+    ``y_{T_x}^-(q-2) = y(t_A)^-(q-2) - (q-2) eta C D`` with ``D = (T_x - t_A) - L^y``, where ``T_x - t_A``
+    is bounded as in :func:`discrete_hitting_time_bounds` and the follower's lost time ``L^y`` lies in
+    ``[max(a l_y, (q-1)/2 l_y - c_-), min(b l_y, (q-1)/2 l_y + c_+ (1+S)^(q-2))]``, ``l_y = ln(y/y0)``.
     """
     q = _check_q(q)
     p = q - 2
@@ -392,18 +432,20 @@ def follower_at_leader_hit_bounds(y0, delta, eta, C, q, A):
     k = eta_ * C_
     S_ = k * A_ ** p
     a_, b_ = _f_a(S_, q), _f_b(S_, q)
-    g_ = _f_g(S_, q)
-    tA = _f_hit(x0_, eta_, C_, q, A_)
-    ellx = np.log(A_ / x0_)
+    c_lo, c_hi = _f_clo(S_, q), _f_chi(S_, q) * (1 + S_) ** p
+    half = (q - 1) / 2
+    lag_lo = _f_lag_lo(x0_, eta_, C_, q, A_)   # T_x - t_A >= lag_lo
+    lag_hi = _f_lag_hi(x0_, eta_, C_, q, A_)   # T_x - t_A <  lag_hi
     vc = _f_follower(y0_, d_, eta_, C_, q, A_) ** (-p)
-    d_max0 = 1 + np.minimum(b_ * ellx, tA * (1 / g_ - 1))
     ceiling = A_ * (1 + S_)
 
     def upper_eq(y):  # decreasing in y; y_T lies where it is >= 0
-        return y ** (-p) - vc + p * k * (d_max0 - a_ * np.log(y / y0_))
+        ly = np.log(y / y0_)
+        return y ** (-p) - vc + p * k * (lag_hi - np.maximum(a_ * ly, half * ly - c_lo))
 
     def lower_eq(y):  # decreasing in y; y_T lies where it is <= 0
-        return y ** (-p) - vc + p * k * (a_ * ellx - b_ * np.log(y / y0_))
+        ly = np.log(y / y0_)
+        return y ** (-p) - vc + p * k * (lag_lo - np.minimum(b_ * ly, half * ly + c_hi))
 
     y0b, ceil_b = np.broadcast_arrays(y0_, ceiling)
     hi = np.where(upper_eq(ceil_b) > 0, ceil_b, _bisect_log(upper_eq, y0b, ceil_b, want_upper=True))
