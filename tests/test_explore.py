@@ -8,8 +8,8 @@ import pytest
 from theorycheck import registry
 from theorycheck.claim import Claim
 from theorycheck.cli import main
-from theorycheck.explore import (IN_REGIME, explore, find_boundary, influence, past_value, replay,
-                                 stored_counterexamples)
+from theorycheck.explore import (FALLBACK_SPREAD, IN_REGIME, explore, find_boundary, influence, past_value,
+                                 regime_strategy, replay, stored_counterexamples)
 from theorycheck.regime import Constraint, Param, Regime
 
 
@@ -162,6 +162,24 @@ def test_influence_ranks_the_parameters_that_move_the_margin():
                       "tolerance": 0.1, "error": None, "elapsed_s": 0.0, "moved": None})
     ranked = [name for name, _ in influence(claim, evals)]
     assert set(ranked[:2]) == {"n", "a"}
+
+
+def test_parameter_without_search_range_is_drawn_around_its_defaults():
+    from hypothesis import given, settings
+
+    regime = Regime(params=[Param("s", quick=0.5, full=1.0, low=0, low_open=True),
+                            Param("m", quick=20, kind="int", low=1)],
+                    constraints=[Constraint("m even", lambda p: p["m"] % 2 == 0, "m even", ("m",))])
+    strategy, note = regime_strategy(regime)
+    assert "s, m" in note
+
+    @settings(max_examples=50, database=None)
+    @given(strategy)
+    def check(p):
+        assert 0.5 / FALLBACK_SPREAD <= p["s"] <= 1.0 * FALLBACK_SPREAD
+        assert 20 / FALLBACK_SPREAD <= p["m"] <= 20 * FALLBACK_SPREAD and p["m"] % 2 == 0
+
+    check()
 
 
 @pytest.fixture

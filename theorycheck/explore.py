@@ -263,6 +263,64 @@ def past_value(param_kind: str, boundary: tuple[float, float], sign: int, excess
     return _round_away(target, 3, sign)
 
 
+FALLBACK_SPREAD = 4.0
+"""A parameter declared without a finite search range is drawn in [min(defaults)/4, max(defaults)·4]."""
+
+
+def regime_strategy(regime: Regime, tier: str = "quick"):
+    """``regime.strategy(tier)``, or, when some parameter has no finite range to draw from, the same
+    strategy with that parameter drawn around its tier defaults (log-uniformly for positive values,
+    within ``FALLBACK_SPREAD`` of them and inside its declared range).  Returns ``(strategy, note)``.
+    """
+    from hypothesis import strategies as st
+
+    try:
+        return regime.strategy(tier), ""
+    except ValueError:
+        pass
+    if regime.strategy_fn is not None:
+        raise RegimeError("the regime's own strategy cannot be drawn; give every parameter `search=(lo, hi)`")
+    parts, widened = {}, []
+    for p in regime.params:
+        try:
+            parts[p.name] = p.strategy()
+        except ValueError:
+            parts[p.name] = _fallback_strategy(p)
+            widened.append(p.name)
+    note = (f"no search range declared for {', '.join(widened)}: drawn within a factor "
+            f"{FALLBACK_SPREAD:g} of the tier defaults")
+    return st.fixed_dictionaries(parts).filter(regime.satisfies), note
+
+
+def _fallback_strategy(p):
+    from hypothesis import strategies as st
+
+    values = [v for v in (p.quick, p.full) for v in (v if isinstance(v, (list, tuple)) else [v])]
+    if not values or not all(isinstance(v, (int, float)) for v in values):
+        raise RegimeError(f"parameter {p.name!r} has no range to draw from; give it `search=(lo, hi)`")
+    a, b = min(values), max(values)
+    if a > 0:
+        lo, hi = a / FALLBACK_SPREAD, b * FALLBACK_SPREAD
+    else:
+        span = max(abs(a), abs(b), 1.0) * FALLBACK_SPREAD
+        lo, hi = a - span, b + span
+    if p.low is not None:
+        lo = max(lo, p.low)
+    if p.high is not None:
+        hi = min(hi, p.high)
+    integer = p.kind in ("int", "ints")
+    if integer:
+        elem = st.integers(int(math.ceil(lo)), int(math.floor(hi)))
+    elif lo > 0:
+        elem = st.floats(math.log(lo), math.log(hi)).map(math.exp)
+    else:
+        elem = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+    if p.kind in ("floats", "ints"):
+        n_lo, n_hi = p.length or (1, 5)
+        return st.lists(elem, min_size=n_lo, max_size=n_hi)
+    return elem
+
+
 def relaxed_strategy(regime: Regime, constraint: Constraint, tier: str = "quick"):
     """Hypothesis strategy of ``(params, move)`` just past ``constraint``, every other assumption holding.
 
@@ -272,13 +330,14 @@ def relaxed_strategy(regime: Regime, constraint: Constraint, tier: str = "quick"
     from hypothesis import assume
     from hypothesis import strategies as st
 
+    base_strategy, _ = regime_strategy(regime, tier)
     movable = _numeric(regime, constraint.params) or _numeric(regime, regime.names)
     if not movable:
         raise RegimeError(f"assumption {constraint.name!r} involves no numeric parameter to move past it")
 
     @st.composite
     def draw(draw_):
-        base = draw_(regime.strategy(tier))
+        base = draw_(base_strategy)
         name = draw_(st.sampled_from(movable))
         sign = draw_(st.sampled_from((1, -1)))
         excess = draw_(st.sampled_from(EXCESSES))
@@ -491,7 +550,10 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
     regions = []
     if log:
         log(f"{claim.id}: searching the regime (budget {budget}, {n_seeds} seeds per setting)")
-    regions.append(search_region(evaluator, claim.regime.strategy(tier), IN_REGIME,
+    strategy, strategy_note = regime_strategy(claim.regime, tier)
+    if strategy_note and log:
+        log(f"  note: {strategy_note}")
+    regions.append(search_region(evaluator, strategy, IN_REGIME,
                                  "every assumption holds", budget, shrink_budget, seed=root,
                                  replayed=replayed.get(IN_REGIME, ())))
     if outside_regime:
@@ -509,7 +571,7 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
     report = {
         "claim": claim.id, "kind": claim.kind, "comparison": claim.comparison, "expected": claim.expected,
         "budget": int(budget), "shrink_budget": shrink_budget, "seeds": n_seeds, "root_seed": int(root),
-        "tier": tier, "outside_regime": bool(outside_regime),
+        "tier": tier, "outside_regime": bool(outside_regime), "strategy_note": strategy_note,
         "regions": [asdict(r) for r in regions],
         "first_breaking_assumption": first_breaking(regions),
         "evaluations": [asdict(e) for e in evaluator.history],
@@ -775,6 +837,8 @@ def format_report(report: Mapping) -> str:
     """The human-readable summary of one claim's search."""
     lines = [f"{report['claim']} ({report['kind']}, {report['comparison']}): {len(report['evaluations'])} settings "
              f"in {report['elapsed_s']:.1f}s, budget {report['budget']} per region, {report['seeds']} seeds each"]
+    if report.get("strategy_note"):
+        lines.append(f"  note: {report['strategy_note']}")
     for reg in report["regions"]:
         counts = ", ".join(f"{v} {k}" for k, v in sorted(reg["counts"].items())) or "none evaluated"
         label = "in the regime" if reg["region"] == IN_REGIME else f"relaxing {reg['region']!r} ({reg['message']})"
