@@ -7,7 +7,9 @@ a known answer and a negative control.
 """
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -29,14 +31,27 @@ def _gram_trace(params, rng):
     return 0.5 * (np.trace(gram) / (n * n) + float(x @ x) / d)
 
 
+MARKER_DIR_VAR = "THEORYCHECK_TEST_MARKERS"
+
+
 def _slow_gram_trace(params, rng):
+    """The Gram trace after a sleep of ``delay`` seconds.  When the environment names a marker directory,
+    a file ``<pid>-<first draw>`` is left there at the start, so a fault test can see which process
+    is in the middle of which replicate (the value itself does not depend on it)."""
+    marker_dir = os.environ.get(MARKER_DIR_VAR)
+    value = _gram_trace(params, rng)
+    if marker_dir:
+        tag = f"{os.getpid()}-{value!r}"
+        Path(marker_dir, tag).write_text(tag)
     time.sleep(float(params["delay"]))
-    return _gram_trace(params, rng)
+    return value
 
 
 def _mean_square(params, rng):
     """``E[(mean of n standard normals)²] = 1/n``: a log-log slope of -1 in ``n``."""
     n = int(params["n"])
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
     means = rng.standard_normal((200, n)).mean(axis=1)
     return {"value": float(np.mean(means ** 2)), "n": n}
 
@@ -91,3 +106,36 @@ MEAN_SQUARE = Claim(
     negative_control=lambda p: 2.0 / p["n"], negative_label="twice the variance")
 
 ALL = (GRAM, GRAM_CYAN, SLOW, MEAN_SQUARE)
+
+
+def thread_report() -> dict:
+    """Thread limits as seen inside a process: environment, BLAS pools (threadpoolctl) and Numba."""
+    import os
+
+    import numba
+    from threadpoolctl import threadpool_info
+
+    return {"env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")},
+            "blas": sorted({p["num_threads"] for p in threadpool_info()}), "numba": numba.get_num_threads(),
+            "pid": os.getpid()}
+
+
+# A subprocess test about resuming pins the code version, so that a source file edited while the test
+# runs (by anyone) cannot make the rerun look like another code version's.
+PIN_VAR = "THEORYCHECK_TEST_CODE_VERSION"
+if os.environ.get(PIN_VAR):
+    import theorycheck.store as _store
+
+    _pinned = os.environ[PIN_VAR]
+    _store.code_version = lambda: _pinned
+
+DRIVER = """
+import sys
+import helpers_planted
+from theorycheck import registry
+from theorycheck.cli import main
+registry._loaded = True  # only the planted claims: the test must not depend on the paper modules
+for claim in helpers_planted.ALL:
+    registry.register(claim)
+sys.exit(main(sys.argv[1:]))
+"""

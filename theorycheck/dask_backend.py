@@ -14,7 +14,9 @@ the same number.
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
 import uuid
 from concurrent.futures import CancelledError, Future
 
@@ -53,11 +55,13 @@ class DaskBackend:
         ``"local"`` for a new local cluster, or a scheduler address.
     workers : int, optional
         Worker processes of a local cluster (default: one per core); ignored for an address.
+    timeout : str
+        How long to try to reach a scheduler at ``address``.
     """
 
     name = "dask"
 
-    def __init__(self, address: str, workers: int | None = None):
+    def __init__(self, address: str, workers: int | None = None, timeout: str = "20s"):
         _, distributed = _need_distributed()
         self.cluster = None
         if address == "local":
@@ -66,7 +70,7 @@ class DaskBackend:
             self.name = "dask local cluster"
         else:
             try:
-                self.client = distributed.Client(address, timeout="20s")
+                self.client = distributed.Client(address, timeout=timeout)
             except (OSError, TimeoutError) as exc:
                 from .regime import RegimeError
 
@@ -74,11 +78,21 @@ class DaskBackend:
                     from None
             self.name = f"dask {address}"
         self._futures: dict = {}
+        self._slots, self._slots_at = 1, -math.inf
+
+    @property
+    def window(self) -> int:
+        """Tasks kept in flight: many per thread, so the scheduler's round trips overlap with work."""
+        return 8 * self.slots + 8
 
     @property
     def slots(self) -> int:
-        """Threads of the cluster's workers (tasks that run at once)."""
-        return max(1, sum(self.client.nthreads().values()))
+        """Threads of the cluster's workers (tasks that run at once; asked again every few seconds)."""
+        now = time.monotonic()
+        if now - self._slots_at > 5.0:
+            self._slots = max(1, sum(self.client.nthreads().values()))
+            self._slots_at = now
+        return self._slots
 
     def workers(self) -> dict:
         """``{worker address: process id}`` of the cluster's workers."""

@@ -93,7 +93,10 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
     """Measure replicates ``(params, index)`` of a claim as independent tasks and return their records.
 
     Stored records of this code version are reused, never recomputed; each new record is written to
-    ``store`` as soon as it finishes (so an interrupted run keeps it), and only if it succeeded.  At most
+    ``store`` as soon as it finishes (so an interrupted run keeps it), and only if it succeeded.  With a
+    store, a record computed by a worker whose code version differs from this process's is an error of
+    that replicate (the source changed during the run, or a cluster runs other code): it is kept under
+    the worker's version, never mixed into this run.  At most
     ``2 * backend.slots`` tasks are in flight, so an interrupted run wastes little and the progress bar
     moves even on the in-process backend.
 
@@ -102,7 +105,7 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
     dict
         ``{(params_key(params), index): record}`` for every point (see :func:`run_replicate`).
     """
-    from .store import code_version, params_key
+    from .store import params_key
 
     backend = backend or backends.InProcess()
     keyed = {}
@@ -120,8 +123,8 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
     todo = [k for k in keyed if k not in records]
     bar = bar or Progress(claim.id, len(keyed), enabled=False)
     bar.update(done=reused, reused=reused)
-    version = code_version()
-    window = max(1, 2 * int(backend.slots))
+    version = store.version if store is not None else None
+    window = max(1, int(getattr(backend, "window", 2 * backend.slots)))
     in_flight: dict = {}
     queue = list(todo)
     try:
@@ -140,7 +143,9 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
                 except Exception as exc:  # a worker died or the cluster failed: the replicate errs
                     rec = _error_record(index, params, f"{type(exc).__name__}: {exc}")
                 worker_version = (rec.get("worker") or {}).get("code_version", version)
-                if rec["error"] is None and worker_version != version:
+                if store is not None and rec["error"] is None and worker_version != version:
+                    # Kept in the store under the worker's own code version, never mixed into this run.
+                    store.save(claim.id, params, root, rec)
                     rec["error"] = (f"replicate {index} was computed by code version {worker_version}, this run "
                                     f"is {version}: the source changed during the run or the workers run "
                                     f"other code")

@@ -1,0 +1,139 @@
+"""Backends: the same seed gives the same numbers, bit for bit, in-process, on local worker processes and
+on a Dask LocalCluster; workers are single-threaded; sweeps and their fitted rates."""
+import math
+
+import numpy as np
+import pytest
+
+import helpers_planted as planted
+from theorycheck import backends, registry, runner
+from theorycheck.backends import InProcess, LocalProcesses, Task, claim_modules, resolve_claim, run_task
+
+distributed = pytest.importorskip("distributed", reason="Dask distributed is not installed (pip install '.[dask]')")
+pytest.importorskip("threadpoolctl", reason="threadpoolctl is not installed (pip install '.[dask]')")
+
+GRAM_PARAMS = {"n": 60, "d": 200_000}
+
+
+@pytest.fixture(scope="module")
+def local_pool():
+    pool = LocalProcesses(2)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    from theorycheck.dask_backend import DaskBackend
+
+    backend = DaskBackend("local", workers=2)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="module")
+def serial_row():
+    return runner.verify_claim(planted.GRAM, GRAM_PARAMS, 6, progress=False)
+
+
+def test_serial_row_is_a_real_check(serial_row):
+    assert serial_row["verdict"] == "verified" and serial_row["negative_control"]["verdict"] == "refuted"
+    assert len(set(serial_row["values"])) == 6  # independent replicates, not one value repeated
+
+
+def test_local_processes_give_the_serial_numbers(local_pool, serial_row):
+    row = runner.verify_claim(planted.GRAM, GRAM_PARAMS, 6, backend=local_pool, progress=False)
+    assert row["values"] == serial_row["values"]
+    assert {k: row[k] for k in ("verdict", "measured", "ci_low", "ci_high")} == \
+           {k: serial_row[k] for k in ("verdict", "measured", "ci_low", "ci_high")}
+    assert row["backend"] == "local processes"
+
+
+def test_dask_local_cluster_with_two_workers_gives_the_serial_numbers(dask_cluster, serial_row):
+    assert len(dask_cluster.workers()) == 2 and dask_cluster.slots == 2
+    row = runner.verify_claim(planted.GRAM, GRAM_PARAMS, 6, backend=dask_cluster, progress=False)
+    assert row["values"] == serial_row["values"]
+    assert row["verdict"] == serial_row["verdict"] and row["measured"] == serial_row["measured"]
+    records = runner.measure_points(planted.GRAM, [(GRAM_PARAMS, i) for i in range(4)], 3, dask_cluster)
+    assert {r["worker"]["pid"] for r in records.values()} <= set(dask_cluster.workers().values())
+
+
+def test_the_order_of_tasks_does_not_change_a_replicate(serial_row):
+    backend = InProcess()
+    later = backend.submit(planted.GRAM, GRAM_PARAMS, runner.DEFAULT_ROOT, 5).result()
+    first = backend.submit(planted.GRAM, GRAM_PARAMS, runner.DEFAULT_ROOT, 0).result()
+    assert (first["value"], later["value"]) == (serial_row["values"][0], serial_row["values"][5])
+
+
+def test_local_cluster_binds_to_loopback(dask_cluster):
+    assert dask_cluster.cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+    assert all(addr.startswith("tcp://127.0.0.1:") for addr in dask_cluster.workers())
+
+
+def test_local_workers_are_single_threaded(local_pool):
+    reports = [f.result() for f in [local_pool.pool.submit(planted.thread_report) for _ in range(4)]]
+    for rep in reports:
+        assert set(rep["env"].values()) == {"1"}
+        assert rep["blas"] == [1] and rep["numba"] == 1
+
+
+def test_dask_workers_are_single_threaded(dask_cluster):
+    reports = dask_cluster.client.run(planted.thread_report)
+    assert len(reports) == 2
+    for rep in reports.values():
+        assert set(rep["env"].values()) == {"1"}
+        assert rep["blas"] == [1] and rep["numba"] == 1
+
+
+def test_in_process_runs_single_threaded_and_restores_limits():
+    from threadpoolctl import threadpool_info
+
+    before = sorted({p["num_threads"] for p in threadpool_info()})
+    with backends.single_threaded():
+        assert sorted({p["num_threads"] for p in threadpool_info()}) == [1]
+    assert sorted({p["num_threads"] for p in threadpool_info()}) == before
+
+
+def test_worker_finds_an_unregistered_module_claim():
+    assert planted.GRAM.id not in registry._CLAIMS
+    assert claim_modules(planted.GRAM)[0] == "helpers_planted"
+    assert resolve_claim(planted.GRAM.id, ("helpers_planted",)) is planted.GRAM
+
+
+def test_a_claim_no_worker_can_find_is_an_error_record(monkeypatch):
+    monkeypatch.setattr(registry, "_loaded", True)  # the paper modules need not be imported to miss
+    rec = run_task(Task("planted.nowhere", {}, 1, 0, ("helpers_planted",)))
+    assert rec["error"].startswith("UnknownClaim") and math.isnan(rec["value"])
+
+
+def test_make_backend_choices():
+    from theorycheck.dask_backend import DaskBackend
+    from theorycheck.regime import RegimeError
+
+    b = backends.make_backend(1)
+    assert isinstance(b, InProcess) and b.slots == 1
+    with pytest.raises(RegimeError, match="cannot reach a Dask scheduler"):
+        DaskBackend("tcp://127.0.0.1:9", timeout="1s")
+
+
+def test_sweep_fits_the_rate_on_every_backend(dask_cluster, local_pool):
+    grid = [4, 8, 16, 32, 64]
+    serial = runner.sweep(planted.MEAN_SQUARE, {"n": 8}, "n", grid, 6, progress=False)
+    assert serial.values.shape == (5, 6)
+    for backend in (local_pool, dask_cluster):
+        other = runner.sweep(planted.MEAN_SQUARE, {"n": 8}, "n", grid, 6, backend=backend, progress=False)
+        assert np.array_equal(other.values, serial.values)
+    boot = serial.slope("bootstrap")
+    reg = serial.slope("regression")
+    # E[mean²] = 1/n: slope -1, inside both intervals; an exponent off by one (-2, or 0) outside.
+    for fit in (boot, reg):
+        assert fit.low <= -1.0 <= fit.high
+        assert not fit.low <= -2.0 <= fit.high and not fit.low <= 0.0 <= fit.high
+    assert boot.slope == reg.slope
+
+
+def test_sweep_error_names_the_point():
+    with pytest.raises(runner.SweepError, match="n=0"):
+        runner.sweep(planted.MEAN_SQUARE, {"n": 8}, "n", [4, 0], 2, progress=False)
+    with pytest.raises(ValueError, match="axis"):
+        runner.sweep(planted.MEAN_SQUARE, {"n": 8}, "m", [4], 2, progress=False)
