@@ -28,7 +28,7 @@ def warmup() -> None:
     """Compile (or load from the cache) every kernel on a tiny problem."""
     import numpy as np
 
-    g = Geometry(4, 2, 1, 2)
+    g = Geometry(6, 2, 2, 2)
     rng = np.random.default_rng(0)
     run_mae(mae_batch(g, 2, 0.5, rng), 0.1, 1)
     run_cl(cl_batch(g, 2, 0.5, rng), 0.1, 1)

@@ -1,0 +1,223 @@
+"""Huang, Wen, Chi, Liang (ICLR 2025): one-layer softmax ViT trained by MAE or contrastive learning.
+
+Closed forms used by the ``vit.*`` claims, as SymPy expressions in the geometry and the training
+constants.  Symbols: ``P`` patches, ``C1`` the global-area size, ``C`` the local-area size, ``gamma`` the
+masking ratio, ``z`` the (constant) per-area scalar, ``eta`` the step size, ``K`` the number of clusters
+(each with weight ``pi = 1/K``), ``t`` the step.
+
+Conventions are those of the spec (sections 2-3): softmax over all ``P`` keys (masked keys carry value
+0), i.i.d. Bernoulli(gamma) masks, MAE loss ``1/2 sum_{p in M} ||F_p - X_p||^2`` averaged over images,
+zero initialisation.  Everything here is a function of parameters only.
+"""
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+
+P, C1, C, gamma, z, eta, K, t = sp.symbols("P C_1 C_loc gamma z eta K t", positive=True)
+kappa_s, kappa_c = sp.symbols("kappa_s kappa_c", real=True)
+
+
+# ------------------------------------------------------------------------------------------ the gap
+def information_gap():
+    """``Delta = 2 kappa_s - kappa_c - 1`` with ``C_1 = P^kappa_s`` and ``C_loc = P^kappa_c``.
+
+    ``P^Delta = (C_1/P)^2 / (C_loc/P)``: the initial pull of a masked local query away from the global
+    area over its pull toward its own area (spec section 1, [R]).
+    """
+    return 2 * kappa_s - kappa_c - 1
+
+
+def finite_gap():
+    """Non-asymptotic gap ``log(C_1^2 / (P C_loc)) / log P`` (equals Delta when ``C = P^kappa`` exactly)."""
+    return sp.log(C1 ** 2 / (P * C)) / sp.log(P)
+
+
+def finite_gap_value(P_: int, C1_: int, C_: int) -> float:
+    return float(finite_gap().subs({P: P_, C1: C1_, C: C_}))
+
+
+# ------------------------------------------------------------------------------- binomial moments
+def binomial_moments(m, r):
+    """Raw moments ``(E n, E n^2, E n^3)`` of ``n ~ Bin(m, r)`` (from the factorial moments)."""
+    f1 = m * r
+    f2 = m * (m - 1) * r ** 2
+    f3 = m * (m - 1) * (m - 2) * r ** 3
+    return f1, f2 + f1, f3 + 3 * f2 + f1
+
+
+# -------------------------------------------------------------------------------- initial rates
+def initial_rates(query: str = "local"):
+    """Expected first-step increments ``Delta Phi / eta`` of a query's FP correlations at ``Q = 0``.
+
+    At zero initialisation every key has attention ``1/P``, so the area attention of a masked query is
+    ``A_b = n_b / P`` with ``n_b`` the visible patches of area ``b`` (``n_own ~ Bin(C_own - 1, 1-gamma)``,
+    the query itself being masked; ``n_b ~ Bin(C_b, 1-gamma)`` otherwise, all independent).  From the
+    exact gradient (spec 3.1) with ``g_pq = a_pq <F_p - X_p, X~_q - F_p>``:
+
+    .. math::
+        \\frac{\\Delta\\Phi_{\\rm target}}{\\eta} = \\pi\\gamma z^3\\,
+            \\mathbb E\\Big[\\frac{n_a}{P}\\Big(1-\\frac{2n_a}{P}+\\sum_c\\frac{n_c^2}{P^2}\\Big)\\Big],\\qquad
+        \\frac{\\Delta\\Phi_{\\rm global}}{\\eta} = -\\pi\\gamma z^3\\,
+            \\mathbb E\\Big[\\frac{n_1}{P}\\Big(\\frac{n_1+n_a}{P}-\\sum_c\\frac{n_c^2}{P^2}\\Big)\\Big].
+
+    (The spec's section 3.2 writes the leading orders with ``z^2``; the score's derivative in ``Phi``
+    carries one more ``z``, hence ``z^3``.)
+
+    Parameters
+    ----------
+    query : {"local", "global"}
+        Where the query patch lies; for a global query only ``"target"`` is returned.
+
+    Returns
+    -------
+    dict of SymPy expressions: ``target``, ``global`` (local query only), ``ratio = -global/target``.
+    """
+    r = 1 - gamma
+    pi = 1 / K
+    n_loc = (P - C1) / C                                   # local areas per cluster
+    if query == "local":
+        a1, a2, a3 = binomial_moments(C - 1, r)            # own (local) area, query masked
+        g1, g2, g3 = binomial_moments(C1, r)               # global area
+        o1, o2, _ = binomial_moments(C, r)                 # each other local area
+        others2 = (n_loc - 1) * o2
+        target = pi * gamma * z ** 3 / P * (a1 - 2 * a2 / P + (a3 + a1 * (g2 + others2)) / P ** 2)
+        glob = -pi * gamma * z ** 3 * ((g2 + g1 * a1) / P ** 2 - (g1 * a2 + g3 + g1 * others2) / P ** 3)
+        return {"target": target, "global": glob, "ratio": -glob / target}
+    if query == "global":
+        a1, a2, a3 = binomial_moments(C1 - 1, r)
+        o1, o2, _ = binomial_moments(C, r)
+        target = pi * gamma * z ** 3 / P * (a1 - 2 * a2 / P + (a3 + a1 * n_loc * o2) / P ** 2)
+        return {"target": target}
+    raise ValueError("query must be 'local' or 'global'")
+
+
+def leading_rates():
+    """The leading orders of spec 3.2: target ``pi gamma (1-gamma) (C/P) z^3``, global
+    ``-pi gamma (1-gamma)^2 (C1/P)^2 z^3`` (the own area counted with ``C`` visible candidates)."""
+    pi = 1 / K
+    return {"target": pi * gamma * (1 - gamma) * C / P * z ** 3,
+            "global": -pi * gamma * (1 - gamma) ** 2 * (C1 / P) ** 2 * z ** 3}
+
+
+def evaluate(expr, **values) -> float:
+    """Numerical value of an expression for named parameters (``P=64, C1=32, C=4, gamma=0.5, z=1, K=2``)."""
+    names = {"P": P, "C1": C1, "C": C, "gamma": gamma, "z": z, "eta": eta, "K": K, "t": t}
+    return float(expr.subs({names[k]: v for k, v in values.items()}))
+
+
+def phase_boundary_C1(P_: int, C_: int, gamma_: float) -> float:
+    """The global-area size at which the exact initial rates balance (``ratio = 1``), as a real number.
+
+    Below it a masked local query starts with its target FP dominating (one phase); above it the global
+    FP moves faster first (two phases).  Solved on ``C_loc <= C1 <= P - C_loc``.
+    """
+    ratio = initial_rates("local")["ratio"].subs({P: P_, C: C_, gamma: gamma_, z: 1, K: 1})
+    f = sp.lambdify(C1, ratio - 1, "math")
+    lo, hi = float(C_), float(P_ - C_)
+    if f(lo) > 0 or f(hi) < 0:
+        raise ValueError(f"no phase boundary for P={P_}, C_loc={C_}, gamma={gamma_}")
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if f(mid) < 0 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def boundary_gap_ratio(P_: int, C_: int, gamma_: float) -> float:
+    """``C1^2 / (P C_loc)`` at the exact-rate phase boundary (1 would be ``Delta_hat = 0``)."""
+    c1 = phase_boundary_C1(P_, C_, gamma_)
+    return c1 * c1 / (P_ * C_)
+
+
+# ------------------------------------------------------------------------------------------ phase I
+def phase1_law():
+    """Heuristic phase-I law for the global-area attention ``A_1`` of a masked local query.
+
+    While ``A_1`` dominates, ``Delta Phi_global ~ -eta pi gamma z^3 A_1^2`` and
+    ``dA_1/dPhi_global ~ z A_1``, so ``dA_1/dt ~ -c A_1^3`` with ``c = eta pi gamma z^4`` and
+
+    .. math::  A_1(t)^{-2} = A_1(0)^{-2} + 2\\,\\eta\\,\\pi\\gamma z^4\\,t ,
+
+    the spec's ``A_1^{-2}(0) + 2 eta z^2 t`` with the cluster weight, masking rate and score factor made
+    explicit.  Returns ``(A_1(0), slope of A_1^{-2} in t)``.
+    """
+    return (1 - gamma) * C1 / P, 2 * eta * gamma * z ** 4 / K
+
+
+def phase1_duration():
+    """``T_1``: the phase-I law run until the global pull equals the leading target pull,
+    ``A_1^2 = (1-gamma)(C_loc - 1)/P`` (i.e. ``A_1 = Theta(P^{(kappa_c-1)/2})``); zero when the gap is small.
+
+    .. math::  T_1 = \\frac{P/((1-\\gamma)(C_{loc}-1)) - P^2/((1-\\gamma)^2C_1^2)}{2\\eta\\pi\\gamma z^4}.
+    """
+    a0, slope = phase1_law()
+    a_end_sq = (1 - gamma) * (C - 1) / P
+    return sp.Max(0, (1 / a_end_sq - 1 / a0 ** 2) / slope)
+
+
+# -------------------------------------------------------------------------------------- time scales
+def tstar_order():
+    """The theorem's order ``T* = O(P^{1-kappa_c} log P / eta + 1/(eta eps))`` with ``P^{1-kappa_c} = P/C``.
+
+    The exponent of ``P/C_loc`` in the first term is 1; as an upper-bound order this bounds the fitted
+    log-log slope of ``T*`` against ``P/C_loc`` from above (up to the log factor).
+    """
+    eps = sp.Symbol("epsilon", positive=True)
+    return (P / C) * sp.log(P) / eta + 1 / (eta * eps)
+
+
+TSTAR_EXPONENT = 1.0        # exponent of P/C_loc in the T* (and T_2 - T_1) order
+ETA_EXPONENT = -1.0         # eta T* is invariant in eta
+
+
+# ---------------------------------------------------------------------------------------- optimum
+def optimal_loss():
+    """Population infimum of the MAE loss (spec 2.2) for identical clusters with constant ``z``:
+
+    .. math::  \\mathcal L^* = \\tfrac12\\big(C_1\\gamma^{C_1} + (P-C_1)\\gamma^{C_{loc}}\\big)z^2 ,
+
+    the masked patches whose whole area is masked (probability ``gamma * gamma^(C-1)`` per patch).
+    """
+    return sp.Rational(1, 2) * (C1 * gamma ** C1 + (P - C1) * gamma ** C) * z ** 2
+
+
+def collapse_global_attention_initial():
+    """Global-area attention of any query at ``Q = 0``: ``(1-gamma) C1 / P`` (expected visible share)."""
+    return (1 - gamma) * C1 / P
+
+
+def log_ratio(a: float, b: float) -> float:
+    return math.log(a / b)
+
+
+def phase2_duration():
+    """Heuristic length of phase II, ``T_2 - T_1``, for a masked local query.
+
+    Once the global pull is spent, ``F_p ~ A_a z v_a`` and the exact target rate reduces to
+    ``dPhi_t/dt ~ eta pi gamma z^3 A_a (1 - A_a)^2`` with ``dA_a/dPhi_t = z A_a (1 - A_a)``, so
+
+    .. math::  T_2-T_1=\\frac{1}{\\eta\\pi\\gamma z^4}\\int_{A_0}^{1/2}\\frac{dA}{A^2(1-A)^3},
+               \\qquad A_0=\\frac{(1-\\gamma)(C_{loc}-1)}{P},
+
+    which is ``~ P / ((1-gamma)(C_loc-1) eta pi gamma z^4)``: linear in ``P/C_loc`` (exponent 1).
+    """
+    A = sp.Symbol("A", positive=True)
+    a0 = (1 - gamma) * (C - 1) / P
+    antider = sp.integrate(1 / (A ** 2 * (1 - A) ** 3), A)
+    integral = antider.subs(A, sp.Rational(1, 2)) - antider.subs(A, a0)
+    return K * integral / (eta * gamma * z ** 4)
+
+
+def phase2_duration_value(P_, C_, gamma_, z_, K_, eta_) -> float:
+    """Numerical ``T_2 - T_1`` (the integral evaluated by quadrature of the closed form)."""
+    a0 = (1 - gamma_) * (C_ - 1) / P_
+    n = 4000
+    # midpoint rule on a log grid: the integrand is 1/(A^2 (1-A)^3), smooth on [a0, 1/2]
+    lo, hi = math.log(a0), math.log(0.5)
+    h = (hi - lo) / n
+    tot = 0.0
+    for i in range(n):
+        a = math.exp(lo + (i + 0.5) * h)
+        tot += a / (a * a * (1 - a) ** 3) * h
+    return K_ * tot / (eta_ * gamma_ * z_ ** 4)
