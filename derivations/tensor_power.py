@@ -100,7 +100,6 @@ Everything here is a pure function of the parameters (SymPy expressions plus lam
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import sympy as sp
@@ -111,7 +110,8 @@ __all__ = [
     "x0", "y0", "x", "t", "eta", "C", "q", "A", "delta", "s", "S", "v",
     "CONTINUOUS_SOLUTION", "BLOWUP_TIME", "ODE_TIME_TO_LEVEL", "CONTINUOUS_HITTING_TIME",
     "STEP_ODE_TIME", "STEP_ODE_TIME_INTEGRAL", "THRESHOLD_STEP", "LOSS_COEF_LOWER", "LOSS_COEF_LOWER_SERIES",
-    "LOSS_COEF_UPPER", "LOSS_CONST_LOWER", "LOSS_CONST_UPPER", "HIT_LOWER", "HIT_UPPER", "HIT_UPPER_SHARP", "HIT_UPPER_PLAIN",
+    "LOSS_COEF_UPPER", "LOSS_CONST_LOWER", "LOSS_CONST_UPPER", "HIT_LOWER", "HIT_UPPER", "HIT_UPPER_SHARP",
+    "HIT_UPPER_PLAIN",
     "HIT_LOWER_CRUDE", "HIT_UPPER_CRUDE", "FOLLOWER_AT_LEADER_HIT", "FOLLOWER_SPEC_APPROX",
     "HITTING_TIME_RATIO", "HITTING_TIME_RATIO_CONTINUOUS",
     # symbolic checks
@@ -154,7 +154,8 @@ LOSS_COEF_LOWER = (1 - STEP_ODE_TIME.subs(s, S)) / S
 LOSS_COEF_LOWER_SERIES = (q - 1) / sp.Integer(2) - (q - 1) * q * S / 6
 #: b(S) = (q-1)/2 * S / ln(1+S): upper coefficient.
 LOSS_COEF_UPPER = (q - 1) * S / (2 * sp.log(1 + S))
-#: c_- = (q-1) q / 6 * S^2 (1+S)^(q-2) / ((q-2) ln(1+S)): constant of the second lower bound on the lost time.
+#: c_- = (q-1) q / 6 * S^2 (1+S)^(q-2) / ((q-2) ln(1+S)): constant of the second lower bound
+#: on the lost time.
 LOSS_CONST_LOWER = (q - 1) * q * S ** 2 * (1 + S) ** _p / (6 * _p * sp.log(1 + S))
 #: c_+ = (q-1)/4 * S^2 / ((q-2) ln(1+S)): constant of the second upper bound on the lost time.
 LOSS_CONST_UPPER = (q - 1) * S ** 2 / (4 * _p * sp.log(1 + S))

@@ -66,7 +66,6 @@ def test_step_ode_time_matches_quadrature():
                 xm, km = mpmath.mpf(x), mpmath.mpf(k)
                 quad = float(mpmath.quad(lambda u: 1 / (km * u ** (q - 1)), [xm, xm + km * xm ** (q - 1)]))
             S = k * x ** (q - 2)
-            a, b = tp.loss_coefficients(S, q)
             g = float(tp._f_g(S, q))
             assert g == pytest.approx(quad, rel=1e-10)
             assert (1 + S) ** -(q - 1) <= g <= 1
@@ -85,6 +84,16 @@ def test_loss_coefficients():
         S = 1.001e-4
         assert a_series >= tp.loss_coefficients(S, q)[0] - 1e-8
         assert a_series <= (1 - float(tp._f_g(0.999e-4, q))) / 0.999e-4 + 1e-9
+
+
+def test_loss_constants_are_order_S():
+    for q in (3, 5):
+        for S in (1e-6, 1e-3, 0.1, 0.5):
+            c_lo, c_hi = tp.loss_constants(S, q)
+            p = q - 2
+            assert 0 < c_hi <= c_lo
+            assert c_lo == pytest.approx((q - 1) * q * S / (6 * p), rel=3 * q * S + 1e-9)
+            assert c_hi == pytest.approx((q - 1) * S / (4 * p), rel=S + 1e-9)
 
 
 # ----------------------------------------------------------------------------- discrete bounds
