@@ -247,3 +247,21 @@ def test_regimes_reject_out_of_regime_values():
         BOUNDS.regime.resolve("quick", texts={"x0_min": "1e-9"})
     with pytest.raises(RegimeError, match="far below the level"):
         SCALING.regime.resolve("quick", texts={"x0_max": "0.5"})
+
+
+def test_bounds_claim_fails_when_one_bound_is_too_tight(monkeypatch):
+    """The bounds claim must reject bounds that some start violates (upper bound shrunk by 10 %)."""
+    import claims.lemma as lemma_claims
+    from derivations import tensor_power as tpd
+    from theorycheck.runner import verify_claim
+
+    exact = tpd.discrete_hitting_time_bounds
+
+    def shrunk(*args):
+        lo, hi = exact(*args)
+        return lo, lo + 0.9 * (hi - lo)
+
+    monkeypatch.setattr(tpd, "discrete_hitting_time_bounds", shrunk)
+    claim = lemma_claims.BOUNDS
+    row = verify_claim(claim, claim.regime.resolve("quick"), 5, progress=False)
+    assert row["verdict"] == "refuted" and row["ci_low"] > 1.0
