@@ -259,9 +259,11 @@ def plot_phases(p, rngs):
     from theorycheck.plots import figure
 
     P = p["P"]
-    small_c = max(c for c in range(2, P // 2 + 1) if (P - P // 4) % c == 0 and c <= P // 4)
-    cases = [(p["C_global"], p["C_local"], "large gap"), (P // 4, small_c, "small gap")]
-    fig, axes = figure(2, 1, width=5.2, height=3.8)
+    c1_small = P // 4
+    divisors = [c for c in range(2, c1_small) if (P - c1_small) % c == 0]
+    small_c = min(divisors, key=lambda c: abs(c - c1_small / 2))
+    cases = [(p["C_global"], p["C_local"], "large gap"), (c1_small, small_c, "small gap")]
+    fig, axes = figure(2, 1, width=5.8, height=3.8)
     for ax, (c1, c, label) in zip(axes, cases):
         q = dict(p, C_global=c1, C_local=c)
         tr = _run(q, rngs[0])
@@ -269,9 +271,9 @@ def plot_phases(p, rngs):
         ax.plot(t, tr.local_mean(tr.phi_global), label="Phi global (local queries)")
         ax.plot(t, tr.local_mean(tr.phi_target), label="Phi target (local queries)")
         ax2 = ax.twinx()
-        ax2.plot(t, tr.local_mean(tr.glob), "k:", lw=1, label="global-area attention")
+        ax2.plot(t, tr.local_mean(tr.glob), "k:", lw=1)
         ax2.set_ylim(0, 1)
-        ax2.set_ylabel("attention", fontsize=8)
+        ax2.set_ylabel("global-area attention (dotted)", fontsize=8)
         vals = _phase_params(q)
         t1 = D.evaluate(D.phase1_duration(), **vals)
         t2 = t1 + D.phase2_duration_value(P, c, p["gamma"], 1.0, p["K"], p["eta"])
@@ -285,6 +287,7 @@ def plot_phases(p, rngs):
         ax.set_xlabel("GD step t")
         ax.set_ylabel("FP correlation")
         ax.legend(fontsize=6, loc="center right")
+    fig.tight_layout()
     return fig
 
 
@@ -687,8 +690,8 @@ register(Claim(
     plot=plot_attention_maps,
 ))
 
-PERSIST_REGIME = Regime(_geometry((16, 16), (8, 8), (2, 2), (2, 2))
-                        + _cl_params(steps=(2000, 3000), images=(32, 32), z_mode="uniform"),
+PERSIST_REGIME = Regime(_geometry((16, 16), (6, 6), (2, 2), (2, 2))
+                        + _cl_params(steps=(1500, 1500), images=(32, 32), eta=(400.0, 400.0), z_mode="uniform"),
                         (TILING, LOCAL_SIZE, GLOBAL_LARGER))
 
 register(Claim(
@@ -700,10 +703,10 @@ register(Claim(
     predict=lambda p: (0.9, 1.0), measure=_collapse_measure, tolerance=0.0,
     negative_control=lambda p: (0.0, 0.25),
     negative_label="attention returns to uniform (<= 0.25)",
-    seeds={"quick": 3, "full": 3}, expected="refuted",
-    finding="global-area attention of local queries peaks at 0.87-0.97 within ~300 steps, then falls to "
-            "0.76-0.83 by step 2000-3000 as the loss keeps dropping: the local scalars z_j tell images apart, "
-            "so the collapse is transient (with z = 1 it stays at 0.99).",
+    seeds={"quick": 5, "full": 5}, expected="refuted",
+    finding="global-area attention of local queries peaks at 0.90-0.95, then settles at 0.62-0.92 (mean 0.74) "
+            "by eta t = 6e5 as the loss keeps dropping: the local scalars z_j tell images apart, so the "
+            "collapse is transient and draw-dependent (with z = 1 it stays at 0.99).",
     assumption=CL_ASSUMPTION + " z ~ Unif[0.5, 1.5] per area and image, mean pooling.",
     measured_label="min over local queries of global-area attention at the horizon",
 ))

@@ -61,7 +61,7 @@ def mae_loss_grad_torch(phi, ups, batch: Batch):
     m = torch.as_tensor(batch.masked, dtype=torch.float64)[:, :, None]
     loss = 0.5 * torch.sum(m * (Fo - X) ** 2) / batch.n
     loss.backward()
-    return float(loss), tphi.grad.numpy(), tups.grad.numpy()
+    return float(loss.detach()), tphi.grad.numpy(), tups.grad.numpy()
 
 
 def _best_of(fn, repeats):
