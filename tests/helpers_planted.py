@@ -32,17 +32,26 @@ def _gram_trace(params, rng):
 
 
 MARKER_DIR_VAR = "THEORYCHECK_TEST_MARKERS"
+GATE_VAR = "THEORYCHECK_TEST_GATE"
 
 
 def _slow_gram_trace(params, rng):
-    """The Gram trace after a sleep of ``delay`` seconds.  When the environment names a marker directory,
-    a file ``<pid>-<first draw>`` is left there at the start, so a fault test can see which process
-    is in the middle of which replicate (the value itself does not depend on it)."""
-    marker_dir = os.environ.get(MARKER_DIR_VAR)
+    """The Gram trace after a sleep of ``delay`` seconds.
+
+    For the fault tests (the value never depends on these): when the environment names a marker
+    directory, a file ``<pid>-<value>`` is left there at the start, so a test sees which process is in
+    the middle of which replicate; when it names a gate file, the replicate waits (up to a minute) until
+    that file exists, so a test decides when a run may finish.
+    """
+    marker_dir, gate = os.environ.get(MARKER_DIR_VAR), os.environ.get(GATE_VAR)
     value = _gram_trace(params, rng)
     if marker_dir:
         tag = f"{os.getpid()}-{value!r}"
         Path(marker_dir, tag).write_text(tag)
+    if gate:
+        deadline = time.monotonic() + 60
+        while not Path(gate).exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
     time.sleep(float(params["delay"]))
     return value
 
