@@ -100,6 +100,13 @@ def test_shrink_budget_caps_evaluations():
     assert reg["evaluated"] <= 300 + 2
 
 
+def test_time_limit_stops_new_evaluations():
+    report = explore(_needs_one_claim(), budget=40, outside_regime=True, time_limit=0.0)
+    assert report["evaluations"] == []
+    assert all(r["timed_out"] and r["evaluated"] == 0 for r in report["regions"])
+    assert report["time_limit_s"] == 0.0
+
+
 def test_errors_are_not_refutations():
     base = _corner_claim()
 

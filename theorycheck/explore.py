@@ -30,6 +30,9 @@ evaluates at most ``(k + 1)·(budget + shrink_budget)`` settings.  Settings whos
 ``inconclusive`` are reported apart, and so are settings whose measurement raised (``error``): an
 exception is never counted as a refutation.
 
+A wall-clock ``time_limit`` (Python API; the CLI passes ``args.time_limit`` when it has such a flag)
+gives each region an equal share of the time left when it starts; a region cut short says so.
+
 Persistence.  With an output directory ``DIR``, every counterexample is appended to
 ``DIR/explore-counterexamples.json`` (parameter values in plain JSON), and the next ``explore`` of the
 same claim replays the stored ones first: a stored setting that is still refuted is reported as the
@@ -62,6 +65,7 @@ EXCESSES = (0.0, 0.1, 0.25, 0.5, 1.0)
 """Relative distances past an assumption's boundary that the relaxed search draws from (shrinks to 0)."""
 
 IN_REGIME = "regime"
+MAX_ERROR_CHARS = 300
 DEFAULT_OUT = "theorycheck-explore"
 COUNTEREXAMPLES_FILE = "explore-counterexamples.json"
 VERDICT_COLOURS = {"verified": "#2ca02c", "inconclusive": "#ff7f0e", "refuted": "#d62728", "error": "#7f7f7f"}
@@ -126,6 +130,7 @@ class RegionResult:
     inconclusive: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     note: str = ""
+    timed_out: bool = False
     elapsed_s: float = 0.0
 
 
@@ -144,11 +149,16 @@ class Evaluator:
         key = params_key(params)
         if key in self.cache:
             return self.cache[key]
-        row = verify_claim(self.claim, dict(params), self.n_seeds, self.root, progress=False)
-        ev = Evaluation(index=len(self.history) + 1, region=region, phase=phase, params=dict(params),
+        order = [n for n in self.claim.regime.names if n in params]
+        params = {n: params[n] for n in order + [n for n in params if n not in order]}
+        row = verify_claim(self.claim, params, self.n_seeds, self.root, progress=False)
+        error = row.get("error")
+        if error is not None and len(error) > MAX_ERROR_CHARS:
+            error = error[:MAX_ERROR_CHARS] + " ..."
+        ev = Evaluation(index=len(self.history) + 1, region=region, phase=phase, params=params,
                         verdict=row["verdict"], predicted=row.get("predicted"), measured=row.get("measured"),
                         ci_low=row.get("ci_low"), ci_high=row.get("ci_high"), tolerance=row.get("tolerance"),
-                        error=row.get("error"), elapsed_s=float(row["elapsed_s"]), moved=moved)
+                        error=error, elapsed_s=float(row["elapsed_s"]), moved=moved)
         self.cache[key] = ev
         self.history.append(ev)
         if self.log:
@@ -370,24 +380,29 @@ def _hypothesis_settings(budget: int):
 
 
 def search_region(evaluator: Evaluator, strategy, region: str, message: str, budget: int, shrink_budget: int,
-                  seed: int = 0, relaxed: bool = False, replayed: Sequence[Evaluation] = ()) -> RegionResult:
+                  seed: int = 0, relaxed: bool = False, replayed: Sequence[Evaluation] = (),
+                  deadline: float | None = None) -> RegionResult:
     """Let Hypothesis look for a refuted setting drawn from ``strategy`` and shrink the first it finds.
 
     ``strategy`` yields parameter dicts (in the regime) or ``(params, move)`` pairs (relaxed).
     ``replayed`` are this region's stored counterexamples, already re-run: the first still refuted
-    stands as the counterexample when the search finds none.
+    stands as the counterexample when the search finds none.  After ``deadline`` (a
+    ``time.monotonic()`` value) no new setting is evaluated.
     """
     from hypothesis import find
     from hypothesis.errors import NoSuchExample, Unsatisfiable
 
     t0 = time.perf_counter()
-    state = {"found": False, "shrink": 0, "cut": False, "search": 0}
+    state = {"found": False, "shrink": 0, "cut": False, "search": 0, "timed_out": False}
     start = len(evaluator.history)
 
     def refuted(drawn) -> bool:
         params, move = drawn if relaxed else (drawn, None)
         known = evaluator.known(params)
         if known is None:
+            if deadline is not None and time.monotonic() > deadline:
+                state["timed_out"] = True
+                return False
             if state["found"]:
                 if state["shrink"] >= shrink_budget:
                     state["cut"] = True
@@ -426,6 +441,7 @@ def search_region(evaluator: Evaluator, strategy, region: str, message: str, bud
     result.evaluated = len(mine)
     result.shrink_evaluations = state["shrink"]
     result.shrink_cut_short = state["cut"]
+    result.timed_out = state["timed_out"]
     for ev in mine:
         result.counts[ev.verdict] = result.counts.get(ev.verdict, 0) + 1
     result.inconclusive = [_brief(ev) for ev in mine if ev.verdict == "inconclusive"]
@@ -506,7 +522,8 @@ def _counterexample(ev: Evaluation, move: dict | None) -> dict:
 # ----------------------------------------------------------------------------------------- explore
 def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seeds: int | None = None,
             root: int = DEFAULT_ROOT, out: str | Path | None = None, shrink_budget: int | None = None,
-            tier: str = "quick", log: Callable[[str], None] | None = None) -> dict:
+            tier: str = "quick", log: Callable[[str], None] | None = None,
+            time_limit: float | None = None) -> dict:
     """Search a claim's regime (and optionally just past each assumption) for refuted settings.
 
     Parameters
@@ -528,6 +545,10 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
         Tier whose strategy is searched.
     log : callable, optional
         Receives one line per evaluated setting.
+    time_limit : float, optional
+        Wall-clock seconds for the whole search: each region gets an equal share of the time left when
+        it starts, and no new setting is evaluated past its share (the report says which regions
+        were cut short).
 
     Returns
     -------
@@ -536,6 +557,7 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
         first assumption whose relaxation breaks the claim, and the figure path.
     """
     t0 = time.perf_counter()
+    end = None if time_limit is None else time.monotonic() + float(time_limit)
     n_seeds = int(n_seeds or claim.seeds["quick"])
     shrink_budget = int(budget if shrink_budget is None else shrink_budget)
     outdir = Path(out) if out is not None else None
@@ -548,6 +570,14 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
             replayed.setdefault(row["region"], []).append(evaluator.known(row["params"]))
 
     regions = []
+    n_regions = 1 + (len(claim.regime.constraints) if outside_regime else 0)
+
+    def share():
+        if end is None:
+            return None
+        now = time.monotonic()
+        return now + max(0.0, end - now) / max(1, n_regions - len(regions))
+
     if log:
         log(f"{claim.id}: searching the regime (budget {budget}, {n_seeds} seeds per setting)")
     strategy, strategy_note = regime_strategy(claim.regime, tier)
@@ -555,7 +585,7 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
         log(f"  note: {strategy_note}")
     regions.append(search_region(evaluator, strategy, IN_REGIME,
                                  "every assumption holds", budget, shrink_budget, seed=root,
-                                 replayed=replayed.get(IN_REGIME, ())))
+                                 replayed=replayed.get(IN_REGIME, ()), deadline=share()))
     if outside_regime:
         for c in claim.regime.constraints:
             if log:
@@ -566,12 +596,14 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
                 regions.append(RegionResult(region=c.name, message=c.message, note=str(exc)))
                 continue
             regions.append(search_region(evaluator, strategy, c.name, c.message, budget, shrink_budget,
-                                         seed=root, relaxed=True, replayed=replayed.get(c.name, ())))
+                                         seed=root, relaxed=True, replayed=replayed.get(c.name, ()),
+                                         deadline=share()))
 
     report = {
         "claim": claim.id, "kind": claim.kind, "comparison": claim.comparison, "expected": claim.expected,
         "budget": int(budget), "shrink_budget": shrink_budget, "seeds": n_seeds, "root_seed": int(root),
         "tier": tier, "outside_regime": bool(outside_regime), "strategy_note": strategy_note,
+        "time_limit_s": time_limit,
         "regions": [asdict(r) for r in regions],
         "first_breaking_assumption": first_breaking(regions),
         "evaluations": [asdict(e) for e in evaluator.history],
@@ -741,6 +773,10 @@ def draw_figure(claim: Claim, report: Mapping, path: str | Path, tier: str = "qu
         ax.scatter([x], [y], marker="*", s=260, facecolors="none", edgecolors="k", linewidths=1.3)
         ax.annotate(region if region != IN_REGIME else "in regime", (x, y), textcoords="offset points",
                     xytext=(6, 6), fontsize=7)
+    for name, axis in zip(axes_names, ("x", "y")):
+        if claim.regime.param(name).log:
+            (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    ax.autoscale_view()
     if len(axes_names) >= 2:
         _draw_boundary(ax, claim, report, axes_names, tier, np)
         ax.set_ylabel(_axis_label(claim, axes_names[1]))
@@ -748,9 +784,6 @@ def draw_figure(claim: Claim, report: Mapping, path: str | Path, tier: str = "qu
         ax.axhline(0.0, color="k", lw=0.8)
         ax.set_ylabel("margin past the acceptance band (band half-widths)")
     ax.set_xlabel(_axis_label(claim, axes_names[0]) if axes_names else "evaluation")
-    for name, axis in zip(axes_names, ("x", "y")):
-        if claim.regime.param(name).log:
-            (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], ls="", marker="s", color=c, label=v) for v, c in VERDICT_COLOURS.items()]
@@ -761,8 +794,12 @@ def draw_figure(claim: Claim, report: Mapping, path: str | Path, tier: str = "qu
         handles.append(Line2D([], [], color="k", lw=1.2, label="regime boundary"))
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.8)
     n_eval = len(evals)
-    ax.set_title(f"{claim.id}: {n_eval} settings, budget {report['budget']}, {report['seeds']} seeds each",
-                 fontsize=9)
+    title = f"{claim.id}: {n_eval} settings, budget {report['budget']}, {report['seeds']} seeds each"
+    if len(axes_names) >= 2:
+        inside = any(r["region"] == IN_REGIME and r["counterexample"] for r in report["regions"])
+        title += ("\nboundary: other parameters at the in-regime counterexample" if inside else
+                  f"\nboundary: other parameters at their {tier} defaults")
+    ax.set_title(title, fontsize=9)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp" + path.suffix)
@@ -796,7 +833,7 @@ def _draw_boundary(ax, claim: Claim, report: Mapping, names: Sequence[str], tier
     grids = []
     for name, (a, b) in zip(names, ((x0, x1), (y0, y1))):
         p = regime.param(name)
-        if p.log and a > 0:
+        if p.log and a > 0 and b > 0:
             g = np.geomspace(a, b, 90)
         else:
             g = np.linspace(a, b, 90)
@@ -819,10 +856,15 @@ def _draw_boundary(ax, claim: Claim, report: Mapping, names: Sequence[str], tier
 # ------------------------------------------------------------------------------------------- CLI
 def _describe_eval(ev: Evaluation) -> str:
     shown = ", ".join(f"{k}={_short(v)}" for k, v in ev.params.items())
-    what = (f"error: {ev.error}" if ev.verdict == "error" else
+    what = (f"error: {_first_line(ev.error)}" if ev.verdict == "error" else
             f"{ev.verdict}: measured {_short(ev.measured)} [{_short(ev.ci_low)}, {_short(ev.ci_high)}] vs "
             f"predicted {_short(ev.predicted)} ± {_short(ev.tolerance)}")
     return f"  [{ev.index:3d}] {ev.region} / {ev.phase}: {shown} -> {what} ({ev.elapsed_s:.1f}s)"
+
+
+def _first_line(text: str | None, width: int = 160) -> str:
+    line = (text or "").splitlines()[0] if text else ""
+    return line if len(line) <= width else line[:width] + " ..."
 
 
 def _short(v) -> str:
@@ -865,10 +907,16 @@ def format_report(report: Mapping) -> str:
                                     ": the claim already fails inside, so this is not the assumption's doing"))
             cut = ", cut short by the shrink budget" if reg["shrink_cut_short"] else ""
             lines.append(f"      shrinking used {reg['shrink_evaluations']} settings{cut}")
+        if reg.get("timed_out"):
+            lines.append("    cut short by the time limit")
         if reg["inconclusive"]:
             lines.append(f"    {len(reg['inconclusive'])} inconclusive setting(s)")
-        for e in reg["errors"][:3]:
-            lines.append(f"    error at {e['params']}: {e['error']}")
+        if reg["errors"] and reg["counts"].get("error", 0) == reg["evaluated"]:
+            lines.append("    every setting raised: the model is not defined past this assumption "
+                         "(a precondition of the simulation, not a testable assumption)")
+        for e in reg["errors"][:2]:
+            shown = ", ".join(f"{k}={_short(v)}" for k, v in e["params"].items())
+            lines.append(f"    error at {shown}: {_first_line(e['error'])}")
     if report["outside_regime"]:
         fb = report["first_breaking_assumption"]
         lines.append("  first assumption whose relaxation breaks the claim: "
@@ -894,7 +942,8 @@ def run_cli(args) -> int:
     try:
         for claim in claims:
             reports.append(explore(claim, budget=args.budget, outside_regime=args.outside_regime,
-                                   n_seeds=args.seeds, root=root, out=out, log=log))
+                                   n_seeds=args.seeds, root=root, out=out, log=log,
+                                   time_limit=getattr(args, "time_limit", None)))
             if args.json != "-":
                 print(format_report(reports[-1]), flush=True)
     except KeyboardInterrupt:
