@@ -1,0 +1,74 @@
+"""Derivations of the MRP family, the NumPy reference step, and the claims' regimes."""
+import numpy as np
+import pytest
+
+from derivations import mrp as theory
+from simulations.multiview import data, losses, reference
+from theorycheck.regime import RegimeError
+
+
+def test_smoothed_relu_is_c1():
+    for q in (3, 5, 8):
+        jump, slope, _ = theory.check_smoothed_relu(q)
+        assert jump == 0 and slope == 0
+
+
+def test_dirichlet_moments_against_monte_carlo():
+    rng = np.random.default_rng(0)
+    S = rng.uniform(1, 1.5, 400000)
+    u = rng.uniform(0, 1, S.size)
+    for q in (3, 5):
+        mc = np.mean((S * u) ** q + (S * (1 - u)) ** q)
+        assert abs(float(theory.sum_zq(1, 1.5, q)) - mc) < 4e-3 * mc
+        mc2 = np.mean(2 * (S * u) ** q * (S * (1 - u)) ** q)
+        assert abs(float(theory.cross_zq(1, 1.5, q)) - mc2) < 1e-2 * mc2
+
+
+def test_growth_signs_and_hitting_times():
+    assert theory.growth_constant_sl(6, 5, 0.1, 0.05, 0.03) > 0
+    assert theory.growth_constant_mrp(6, 3, 0.1, 0.05, 0.03, 0.25) > 0
+    assert theory.growth_constant_mrp(6, 3, 0.1, 0.05, 0.03, 0.25, "patch") < 0
+    t1 = theory.sl_hitting_time(0.01, 8, 6, 5, 0.1, 0.05, 0.03)
+    t2 = theory.sl_hitting_time(0.02, 8, 6, 5, 0.1, 0.05, 0.03)
+    assert t1 > t2 > 0
+    assert theory.follower_ratio(0.2, 5) == pytest.approx(1.2 ** 3)
+
+
+def test_accounting_and_ensemble():
+    assert theory.single_view_accuracy_sl(0.0) == 0.5
+    assert theory.single_view_accuracy_sl(0.3) == pytest.approx(0.65)
+    assert theory.single_view_accuracy_ensemble(3) == pytest.approx(1 - 2 ** -3)
+    assert theory.single_view_accuracy_ensemble(1, 0.4) == pytest.approx(0.7)
+
+
+def test_regime_conditions():
+    assert theory.init_below_threshold(0.01, 12, 0.1)
+    assert not theory.init_below_threshold(0.1, 40, 0.1)  # spec default sigma_0 = 1/k at k = 10
+    assert theory.noise_below_threshold(0.5, 0.0, 128, 6, 0.1, True)
+    assert not theory.noise_below_threshold(0.05, 0.0, 128, 6, 0.1, False)
+    assert theory.memorisation_regime(0.03, 600, 10) and not theory.memorisation_regime(0.2, 2000, 10)
+
+
+def test_reference_step_matches_fused():
+    rng = np.random.default_rng(3)
+    cfg = data.DataConfig(k=4, P=10, d=24, mu=0.2)
+    D = data.sample(cfg, 30, rng)
+    n, P, d = D.X.shape
+    X2 = D.X.reshape(n * P, d)
+    W = 0.1 * rng.standard_normal((8, d))
+    assert np.allclose(losses.azl_loss_grad(X2, D.y, W, 4, P, 0.1, 5)[1], reference.azl_grad(X2, D.y, W, 4, P, 0.1, 5))
+    b = np.ones(8)
+    assert np.allclose(losses.mrp_pooled_loss_grad(X2, n, P, W, b, 0.25, 0.1, 3)[1],
+                       reference.mrp_pooled_grad(X2, n, P, W, b, 0.25, 0.1, 3))
+
+
+def test_regimes_reject_bad_input():
+    from theorycheck import registry
+
+    c = registry.get("mrp.sl.single_view_accuracy") if hasattr(registry, "get") else \
+        {x.id: x for x in registry.all_claims()}["mrp.sl.single_view_accuracy"]
+    with pytest.raises(RegimeError):
+        c.regime.resolve("quick", texts={"sigma0": "0.1"})  # Lambda^(0) above varrho
+    with pytest.raises(RegimeError):
+        c.regime.resolve("quick", texts={"d": "10"})
+    assert c.regime.resolve("quick", texts={"k": "8"})["k"] == 8
