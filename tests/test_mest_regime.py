@@ -1,0 +1,128 @@
+"""mest regimes: --set validation with one-line messages, and predict for random valid configurations."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from derivations import two_stage as ts
+from theorycheck import cli, registry
+from theorycheck.regime import RegimeError
+
+SPECTRAL = "mest.spectral.mean_risk"
+
+
+def _predict(capsys, *sets):
+    argv = ["predict", SPECTRAL, "--json"]
+    for s in sets:
+        argv += ["--set", s]
+    code = cli.main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("assignment, names", [
+    ("r=0", ["r=0", "allowed"]),
+    ("n=abc", ["n=", "abc", "allowed"]),
+    ("m=1.5", ["m=1.5", "integer"]),
+    ("noise_var=-1", ["noise_var", "allowed"]),
+    ("eigenvalues=[3,-1]", ["eigenvalues", "allowed"]),
+    ("beta=[1,2", ["beta", "malformed"]),
+    ("sampler=exact", ["sampler", "wishart"]),
+    ("bogus=1", ["bogus", "allowed"]),
+])
+def test_bad_values_exit_2_naming_the_parameter(capsys, assignment, names):
+    code, out, err = _predict(capsys, assignment)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1
+    for word in names:
+        assert word in err
+
+
+@pytest.mark.parametrize("sets, constraint, param", [
+    (["r=2"], "beta_length", "beta"),
+    (["eigenvalues=[1,2,3,0.5]"], "eigenvalues_descending", "eigenvalues"),
+    (["eigenvalues=[5,3,3,1]", "r=2", "beta=[1,1]", "m=100"], "eigengap", "r"),
+    (["eigenvalues=[5,3,2]", "beta=[1,1,1]", "m=100"], "proper_subspace", "r"),
+    (["n=4"], "ols_mean_exists", "n"),
+    (["m=10"], "full_rank_sample_covariance", "m"),
+])
+def test_violated_assumptions_are_named(capsys, sets, constraint, param):
+    code, out, err = _predict(capsys, *sets)
+    assert code == 2, err
+    assert constraint in err and param in err and "required" in err
+    assert err.count("\n") == 1
+
+
+def test_readme_example_and_formula(capsys):
+    code, out, _ = _predict(capsys, "r=2", "beta=[1,1]", "n=500", "m=1000")
+    assert code == 0
+    row = json.loads(out)
+    eig = [10.0, 6.0, 4.0] + [1.0] * 17
+    w = [la ** 2 * (10 / (10 - la) ** 2 + 6 / (6 - la) ** 2) for la in eig[2:]]
+    assert row["predicted"] == pytest.approx(2 * 1.0 + 0.5 * sum(w))
+    assert row["negative_control"]["predicted"] == pytest.approx(2.0)
+
+
+CLAIM = registry.get(SPECTRAL)
+
+
+@settings(max_examples=30)
+@given(CLAIM.regime.strategy("quick"))
+def test_predict_random_valid_configurations(params):
+    """predict = A + (n/m) B, with A and B computed independently of the derivation module."""
+    eig, r, beta = np.asarray(params["eigenvalues"]), params["r"], np.asarray(params["beta"])
+    top, bottom = eig[:r], eig[r:]
+    B = float((bottom[:, None] ** 2 * beta[None, :] ** 2 * top[None, :] / (top[None, :] - bottom[:, None]) ** 2).sum())
+    expected = params["noise_var"] * r + params["n"] / params["m"] * B
+    assert CLAIM.predict(params) == pytest.approx(expected, rel=1e-10)
+    # the same configuration passes the command-line validation and predicts the same number
+    texts = {k: json.dumps(v) for k, v in params.items() if k != "sampler"}
+    again = CLAIM.regime.resolve("quick", texts=texts)
+    assert CLAIM.predict(again) == pytest.approx(expected, rel=1e-10)
+
+
+def test_every_mest_claim_has_a_refutable_negative_control_and_valid_defaults():
+    claims = registry.select(["mest"])
+    assert {c.id for c in claims} >= {"mest.spectral.mean_risk", "mest.factor.mean_risk", "mest.gmm.mean_risk",
+                                      "mest.spectral.rate", "mest.spectral.law", "mest.factor.law",
+                                      "mest.spectral.finite_sample"}
+    for c in claims:
+        for tier in ("quick", "full"):
+            p = c.regime.resolve(tier)
+            assert c.negative_control(p) != c.predict(p)
+
+
+@pytest.mark.parametrize("claim_id, overrides, constraint", [
+    ("mest.factor.mean_risk", {"beta": [1.0]}, "beta_length"),
+    ("mest.factor.mean_risk", {"loadings": [1.0, 2.0], "beta": [1.0, 1.0]}, "loadings_descending"),
+    ("mest.factor.mean_risk", {"d": 2}, "proper_subspace"),
+    ("mest.gmm.mean_risk", {"K": 4}, "beta_length"),
+    ("mest.gmm.mean_risk", {"d": 1}, "simplex_fits"),
+    ("mest.gmm.mean_risk", {"m": 20}, "identifiable_means"),
+    ("mest.spectral.rate", {"n_grid": [500, 400, 1000]}, "grid_increasing"),
+    ("mest.spectral.finite_sample", {"n": 6}, "finite_variance"),
+])
+def test_other_regimes_reject_with_named_assumption(claim_id, overrides, constraint):
+    with pytest.raises(RegimeError, match=constraint):
+        registry.get(claim_id).regime.resolve("quick", overrides=overrides)
+
+
+def test_law_prediction_is_the_ks_critical_value():
+    c = registry.get("mest.spectral.law")
+    p = c.regime.resolve("quick")
+    lo, hi = c.predict(p)
+    R, N = p["reps"], p["limit_draws"]
+    assert lo == 0 and hi == pytest.approx(1.3581 * np.sqrt(1 / R + 1 / N), rel=1e-4)
+    wlo, whi = c.negative_control(p)
+    assert wlo > hi                     # the wrong law's band excludes every distance the claim accepts
+    # the gap of the doubled-weight law is the distance between two different laws: well above KS noise
+    assert (wlo + whi) / 2 > 5 * hi
+
+
+def test_finite_sample_prediction_matches_formula():
+    c = registry.get("mest.spectral.finite_sample")
+    p = c.regime.resolve("quick")
+    B = ts.spectral_B(p["eigenvalues"], p["r"], p["beta"])
+    n, r, m = p["n"], p["r"], p["m"]
+    assert c.predict(p) == pytest.approx(n * (B / m * (1 + r / (n - r - 1)) + r / (n - r - 1)))
