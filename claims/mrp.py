@@ -271,15 +271,18 @@ _sl_claim("mrp.sl.multi_view_accuracy",
 _sl_claim("mrp.sl.error_over_mu",
           "AZL Thm 1: SL test error on D is about mu/2 (error/mu in [0.35, 0.65], spec C5).",
           "err_over_mu", 0.5, 0.15, 2.0, "four times the prediction (2.0 +- 0.15)", "test error / mu",
-          expected="refuted",
-          finding="k = 6: error/mu is dominated by unlearned classes on multi-view data (C4) and by "
+          expected="inconclusive",
+          finding="2.67 [-0.1, 5.4] over 4 seeds: error/mu is dominated by unlearned classes on multi-view data (C4) and by "
                   "classes that learned both views (C3)")
 # C6
 COVERAGE = _mrp_claim("mrp.coverage",
            "MRP Thm 1: after pretraining every feature is captured, coverage = #{(i,l): Lambda >= varrho}/2k "
            ">= 0.9 (spec C6).",
            "coverage", 1.0, 0.1, 0.5, "SL's one view per class (0.5 +- 0.1)", "coverage", finetune=False,
-           control=False, seeds={"quick": 4, "full": 5})
+           control=False, seeds={"quick": 4, "full": 5}, expected="inconclusive",
+           finding="0.667 [0.195, 1.139] over 4 seeds (single runs 0.17-1.0): the pooled objective grows "
+                   "kernels exponentially and pretraining stops when the first reaches w_cap, so coverage "
+                   "depends on how far the other features lag at that moment")
 # C7
 _mrp_claim("mrp.purity",
            "MRP Thm 1: one kernel captures at most one feature: median 2nd/1st correlation <= 0.2 (spec C7).",
@@ -292,12 +295,15 @@ _mrp_claim("mrp.purity",
 _mrp_claim("mrp.ft.single_view_accuracy",
            "MRP Thm 2: after fine-tuning, single-view test accuracy >= 0.9 (spec C8).",
            "ft_sv", 1.0, 0.1, 0.5, "SL value (0.5 +- 0.1)", "single-view test accuracy after fine-tuning",
-           control=False)
+           control=False, expected="refuted",
+           finding="k = 6, stop-gradient teacher + learned b: 0.851 [0.838, 0.864] < 0.9; the pretrained "
+                   "kernels mix the two views (C7) and the same-architecture SL control reaches 0.75-0.88, "
+                   "so pretraining adds little at this size")
 _mrp_claim("mrp.ft.single_view_gain",
            "MRP Thm 2 vs SL: fine-tuned single-view accuracy exceeds the same-architecture SL control's by "
            ">= 0.3 (band [0.3, 0.7], spec C8).",
            "gain_vs_control", 0.5, 0.2, -0.5, "SL better by 0.5 (-0.5 +- 0.2)",
-           "single-view accuracy: MRP-FT - SL control", expected="refuted",
+           "single-view accuracy: MRP-FT - SL control", expected="inconclusive",
            finding="the same-architecture SL control (linear head on km kernels) already reaches "
                    "0.75-0.88 single-view accuracy: a linear head over km kernels does not have AZL's "
                    "per-class winner-take-all, so the gain is 0.03-0.11")
@@ -310,7 +316,9 @@ _mrp_claim("mrp.ft.multi_view_accuracy",
 _mrp_claim("mrp.ft.retention",
            "MRP Thm 2: features captured in pretraining are retained through fine-tuning (>= 95 %, spec C10).",
            "retained", 1.0, 0.05, 0.5, "half lost (0.5 +- 0.05)", "fraction of captured features kept",
-           control=False)
+           control=False, expected="inconclusive",
+           finding="0.909 [0.683, 1.135] over 3 seeds: with few captured features per run one lost feature "
+                   "moves the fraction a lot; more seeds needed")
 
 
 # C11: the tensor-power recursion of the early phase
@@ -363,7 +371,9 @@ _mrp_claim("mrp.ablation.no_mask",
 _sl_claim("mrp.ablation.mu_zero",
           "Ablation (spec 4.4): with mu = 0 the SL test error on D (no single-view samples) is ~0.",
           "test_error", 0.0, 0.05, 0.5, "the single-view error 1/2 (0.5 +- 0.05)", "test error on D, mu = 0",
-          regime=sl_regime(mu={"quick": 0.0, "full": 0.0}), extra_assumption="mu = 0.")
+          regime=sl_regime(mu={"quick": 0.0, "full": 0.0}), extra_assumption="mu = 0.", expected="inconclusive",
+          finding="0.043 [-0.09, 0.17] over 4 seeds: one seed leaves a class unlearned within T = 300 "
+                  "(multi-view error), so the CI straddles the 0.05 band")
 
 
 # ------------------------------------------------------------------ benchmark
