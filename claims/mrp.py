@@ -236,7 +236,10 @@ _sl_claim("mrp.sl.one_view_per_class",
 _sl_claim("mrp.sl.lottery",
           "The view that SL learns is the one with the larger initial correlation (classes with one view "
           "learned and a relative initial gap >= 10 %): agreement >= 0.8 (spec C2).",
-          "lottery", 1.0, 0.2, 0.5, "coin flip (0.5 +- 0.2)", "P[learned view = argmax_l Lambda^(0)]")
+          "lottery", 1.0, 0.2, 0.5, "coin flip (0.5 +- 0.2)", "P[learned view = argmax_l Lambda^(0)]",
+          expected="inconclusive",
+          finding="0.896 [0.697, 1.095] over 4 seeds: the init winner wins in most classes, but with ~2 "
+                  "qualifying classes per run the CI is wide; more seeds needed")
 # C3
 _sl_claim("mrp.sl.single_view_accuracy",
           "AZL Thm 1: SL single-view test accuracy is about 1/2 (band [0.35, 0.65], spec C3).",
