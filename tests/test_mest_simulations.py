@@ -237,3 +237,16 @@ def test_gmm_mc_outputs():
     again = sim.gmm_mc(means, np.full(3, 1 / 3), np.array([1.0, -1.0, 0.5]), 0.25, n=100, m=200, reps=5,
                        rng=np.random.default_rng(16), test_size=2000)
     assert np.array_equal(out["excess"], again["excess"])          # driven only by the generator
+
+
+def test_projector_error_matches_anderson_diagnostic():
+    """m E||U_hat U_hat^T - U* U*^T||_F^2 -> 2 sum lambda_a lambda_b / (lambda_b - lambda_a)^2 (spec 3a)."""
+    from derivations import two_stage as ts
+
+    task = sim.spectral_task(EIG, 2, [1.0, 1.0], 1.0)
+    m, reps = 20000, 4000
+    M = sim.representation_map(task, sim.pretrain_covariance(task, m, reps, np.random.default_rng(17)))
+    P_star = np.diag([1.0, 1.0, 0, 0, 0, 0])
+    err = m * ((M @ np.swapaxes(M, 1, 2) - P_star) ** 2).sum(axis=(1, 2))
+    pred = ts.spectral_projector_error(EIG, 2)
+    assert abs(err.mean() - pred) < 4 * err.std() / np.sqrt(reps) + 0.02 * pred
