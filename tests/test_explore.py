@@ -9,7 +9,7 @@ from theorycheck import registry
 from theorycheck.claim import Claim
 from theorycheck.cli import main
 from theorycheck.explore import (FALLBACK_SPREAD, IN_REGIME, explore, find_boundary, influence, past_value,
-                                 regime_strategy, replay, stored_counterexamples)
+                                 regime_strategy, replay, stored_counterexamples, summary_rows)
 from theorycheck.regime import Constraint, Param, Regime
 
 
@@ -81,6 +81,9 @@ def test_outside_regime_names_the_needed_assumption():
     assert report["first_breaking_assumption"]["assumption"] == "enough_n"
     neighbour = cx["inside_neighbour"]
     assert neighbour["verdict"] == "verified" and neighbour["params"]["n"] >= 20 * neighbour["params"]["a"]
+    rows = {r["relaxed"]: r for r in summary_rows(report)}
+    assert rows["-"]["first_failing"] == "none" and rows["a_floor"]["first_failing"] == "none"
+    assert rows["enough_n"]["first_failing"].startswith(f"n={cx['params']['n']}, a=")
 
 
 def test_failure_already_inside_is_not_blamed_on_the_assumption():

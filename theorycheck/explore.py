@@ -31,7 +31,8 @@ evaluates at most ``(k + 1)·(budget + shrink_budget)`` settings.  Settings whos
 exception is never counted as a refutation.
 
 A wall-clock ``time_limit`` (Python API; the CLI passes ``args.time_limit`` when it has such a flag)
-gives each region an equal share of the time left when it starts; a region cut short says so.
+gives the regime half of it and each relaxed assumption an equal share of the time left when its search
+starts; a region cut short says so.
 
 Persistence.  With an output directory ``DIR``, every counterexample is appended to
 ``DIR/explore-counterexamples.json`` (parameter values in plain JSON), and the next ``explore`` of the
@@ -446,9 +447,10 @@ def search_region(evaluator: Evaluator, strategy, region: str, message: str, bud
         result.counts[ev.verdict] = result.counts.get(ev.verdict, 0) + 1
     result.inconclusive = [_brief(ev) for ev in mine if ev.verdict == "inconclusive"]
     result.errors = [{**_brief(ev), "error": ev.error} for ev in mine if ev.verdict == "error"]
-    if not mine:
-        result.note = "no setting could be drawn (the region is empty or the assumption cannot be crossed " \
-                      "inside the declared parameter ranges)"
+    if not mine and not state["timed_out"]:
+        result.note = ("no setting could be drawn: none breaks this assumption alone while every other holds "
+                       "(another assumption implies it, or it cannot be crossed inside the declared ranges)"
+                       if relaxed else "no setting could be drawn from the regime's strategy")
     result.elapsed_s = time.perf_counter() - t0
     return result
 
@@ -546,9 +548,9 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
     log : callable, optional
         Receives one line per evaluated setting.
     time_limit : float, optional
-        Wall-clock seconds for the whole search: each region gets an equal share of the time left when
-        it starts, and no new setting is evaluated past its share (the report says which regions
-        were cut short).
+        Wall-clock seconds for the whole search: the regime gets half, and each relaxed assumption an
+        equal share of the time left when its search starts; no new setting is evaluated past a
+        region's share (the report says which regions were cut short).
 
     Returns
     -------
@@ -576,7 +578,10 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
         if end is None:
             return None
         now = time.monotonic()
-        return now + max(0.0, end - now) / max(1, n_regions - len(regions))
+        left = max(0.0, end - now)
+        if not regions and n_regions > 1:
+            return now + 0.5 * left  # the regime itself gets half; the relaxed assumptions share the rest
+        return now + left / max(1, n_regions - len(regions))
 
     if log:
         log(f"{claim.id}: searching the regime (budget {budget}, {n_seeds} seeds per setting)")
@@ -887,7 +892,7 @@ def format_report(report: Mapping) -> str:
         lines.append(f"  {label}: {counts}")
         cx = reg["counterexample"]
         if cx is None:
-            lines.append("    no counterexample found" + (f" ({reg['note']})" if reg["note"] else ""))
+            lines.append("    no counterexample found" + (f": {reg['note']}" if reg["note"] else ""))
         else:
             shown = ", ".join(f"{k}={_short(v)}" for k, v in cx["params"].items())
             lines.append(f"    counterexample: {shown}")
@@ -954,3 +959,24 @@ def run_cli(args) -> int:
     elif args.json:
         Path(args.json).write_text(json.dumps(reports, indent=2, default=float))
     return 0
+
+
+def summary_rows(report: Mapping) -> list[dict]:
+    """One row per searched region for a findings table: claim, assumption relaxed (``-`` for the
+    regime itself), settings evaluated by verdict, and the first failing setting (or ``none``)."""
+    rows = []
+    for reg in report["regions"]:
+        cx = reg["counterexample"]
+        if cx is None:
+            failing = "none" + (" (cut short by the time limit)" if reg.get("timed_out") else "")
+        else:
+            failing = ", ".join(f"{k}={_short(v)}" for k, v in cx["params"].items())
+            failing += f": measured {_short(cx['measured'])} vs predicted {_short(cx['predicted'])}"
+            nb = cx.get("inside_neighbour")
+            if cx["moved"]:
+                failing += f" ({cx['moved']['param']} past {_short(cx['moved']['boundary'])}"
+                failing += f"; inside neighbour {nb['verdict']})" if nb else ")"
+        counts = ", ".join(f"{v} {k}" for k, v in sorted(reg["counts"].items())) or "0"
+        rows.append({"claim": report["claim"], "relaxed": "-" if reg["region"] == IN_REGIME else reg["region"],
+                     "settings": counts, "first_failing": failing})
+    return rows
