@@ -22,6 +22,7 @@ import os
 import socket
 import sys
 import time
+import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -56,6 +57,18 @@ def limit_threads() -> None:
     _limited = True
 
 
+_warned = False
+
+
+def _warn_no_threadpoolctl() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn("threadpoolctl is not installed: in-process replicates run with the BLAS's own thread "
+                      "count and may differ in the last bits from worker processes "
+                      "(pip install 'theorycheck[dask]' or threadpoolctl)", RuntimeWarning, stacklevel=3)
+
+
 @contextlib.contextmanager
 def single_threaded():
     """Run a block with one BLAS/OpenMP thread and one Numba thread, then restore the previous limits.
@@ -69,7 +82,7 @@ def single_threaded():
 
             stack.enter_context(threadpool_limits(1))
         except ImportError:
-            pass
+            _warn_no_threadpoolctl()
         if "numba" in sys.modules:
             import numba
 

@@ -33,11 +33,11 @@ VERDICT_COLOURS = {"verified": "#1b7f3b", "refuted": "#b3261e", "inconclusive": 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:2em auto;
 max-width:1400px;padding:0 1em;color:#1d1d1f;line-height:1.4}
-.scroll{overflow-x:auto}
+.scroll{overflow-x:auto} table.verdicts{font-size:.8em} table.verdicts td{white-space:nowrap;vertical-align:middle}
 h1{margin-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ccc;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f3f3f5} td.num{text-align:right;font-variant-numeric:tabular-nums;font-family:monospace}
+th{background:#f3f3f5} td.num{text-align:right;font-variant-numeric:tabular-nums;font-family:monospace;white-space:nowrap}
 .badge{color:#fff;border-radius:.3em;padding:.05em .45em;font-weight:600;white-space:nowrap}
 .ok{color:#1b7f3b;font-weight:600} .bad{color:#b3261e;font-weight:600}
 .meta{color:#555;font-size:.9em} .stale{color:#a15c00;font-weight:600}
@@ -140,20 +140,23 @@ def _verdict_table(rows, current: str) -> str:
     from .runner import row_ok
 
     head = ("<tr><th>claim</th><th>kind</th><th>verdict</th><th>expected</th><th>predicted</th>"
-            "<th>measured</th><th>95% CI</th><th>tolerance</th><th>negative control</th><th>seeds</th>"
-            "<th>time (s)</th><th>as expected</th><th>code version</th></tr>")
+            "<th>tolerance</th><th>measured [95% CI]</th><th>negative control</th><th>seeds</th>"
+            "<th>time (s)</th><th title=\"verdict as expected and negative control refuted\">ok</th><th>code version</th></tr>")
     body = []
     for r in rows:
         nc = r.get("negative_control") or {}
-        stale = "" if r.get("stored_code_version") == current else ' <span class="stale">(other code)</span>'
+        stale = "" if r.get("stored_code_version") == current else \
+            ' <span class="stale" title="measured by other code than the current">(other code)</span>'
         ok = '<span class="ok">yes</span>' if row_ok(r) else '<span class="bad">no</span>'
-        ci = f"[{fmt(r.get('ci_low'))}, {fmt(r.get('ci_high'))}]" if r.get("ci_low") is not None else "–"
+        measured = fmt(r.get("measured"))
+        if r.get("ci_low") is not None:
+            measured += f" [{fmt(r.get('ci_low'))}, {fmt(r.get('ci_high'))}]"
         body.append(
             f'<tr><td><a href="#{_anchor(r["claim"])}">{_e(r["claim"])}</a></td><td>{_e(r["kind"])}</td>'
             f'<td>{_badge(r["verdict"])}</td><td>{_e(r["expected"])}</td>'
-            f'<td class="num">{_e(fmt(r.get("predicted")))}</td><td class="num">{_e(fmt(r.get("measured")))}</td>'
-            f'<td class="num">{_e(ci)}</td><td class="num">±{_e(fmt(r.get("tolerance")))}</td>'
-            f'<td>{_e(nc.get("label", ""))}: {_badge(nc.get("verdict", "error"))}</td>'
+            f'<td class="num">{_e(fmt(r.get("predicted")))}</td><td class="num">±{_e(fmt(r.get("tolerance")))}</td>'
+            f'<td class="num">{_e(measured)}</td>'
+            f'<td title="{_e(nc.get("label", ""))}">{_badge(nc.get("verdict", "error"))}</td>'
             f'<td class="num">{r["seeds"]}</td><td class="num">{_e(fmt(r.get("elapsed_s")))}</td>'
             f'<td>{ok}</td><td><code>{_e(r.get("stored_code_version", "")[:8])}</code>{stale}</td></tr>')
     return f'<div class="scroll"><table class="verdicts">{head}{"".join(body)}</table></div>'
@@ -216,6 +219,10 @@ def _claim_section(row, claim, figure_html: str, measurements) -> str:
         meta.append(("tolerance", _e(claim.tolerance.describe())))
     else:
         meta = [("claim", "not registered in this installation: figure and statement unavailable")]
+    nc = row.get("negative_control") or {}
+    if nc:
+        meta.append(("negative control", f"{_e(nc.get('label', ''))}: predicted {_e(fmt(nc.get('predicted')))} "
+                                         f"± {_e(fmt(nc.get('tolerance')))} → {_badge(nc.get('verdict', 'error'))}"))
     if row.get("finding"):
         meta.append(("finding", _e(row["finding"])))
     if row.get("measured_label"):
