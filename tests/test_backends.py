@@ -137,3 +137,16 @@ def test_sweep_error_names_the_point():
         runner.sweep(planted.MEAN_SQUARE, {"n": 8}, "n", [4, 0], 2, progress=False)
     with pytest.raises(ValueError, match="axis"):
         runner.sweep(planted.MEAN_SQUARE, {"n": 8}, "m", [4], 2, progress=False)
+
+
+def test_sweep_bench_rows(monkeypatch):
+    from theorycheck import sweep_bench
+
+    assert registry._BENCHES["sweep"] is sweep_bench.bench_sweep
+    params = dict(sweep_bench.WORKLOAD.regime.resolve("quick"), steps=5)
+    rows = sweep_bench.compare_backends([("a", InProcess), ("b", InProcess)], params, 3)
+    assert [r["case"] for r in rows] == ["a", "b"] and rows[0]["ratio_vs_1_worker"] == 1.0
+    assert all(r["same_numbers"] and r["tasks"] == 3 and r["seconds"] > 0 for r in rows)
+    loss = sweep_bench.least_squares_gd(dict(params, steps=400), np.random.default_rng(0))
+    floor = sweep_bench.WORKLOAD.predict(params)
+    assert abs(loss - floor) < 0.5 * floor  # GD reaches the noise floor: the workload is a real computation

@@ -75,23 +75,11 @@ def _time_sweep(backend, params, n_seeds, root) -> tuple[float, list[float]]:
     return seconds, [records[(pk, i)]["value"] for i in range(n_seeds)]
 
 
-def bench_sweep(quick: bool) -> list[dict]:
-    """Rows ``case, seconds, tasks, tasks_per_s, ratio_vs_1_worker, same_numbers, load_1min``."""
-    from .backends import LocalProcesses
+def compare_backends(cases, params, n_seeds: int, root: int = 7) -> list[dict]:
+    """Time the same seed sweep on each ``(case name, backend factory)``; the first case is the reference.
 
-    tier = "quick" if quick else "full"
-    params = WORKLOAD.regime.resolve(tier)
-    n_seeds = int(WORKLOAD.seeds[tier])
-    root = 7
-    cases = [("1 local worker", lambda: LocalProcesses(1)), ("2 local workers", lambda: LocalProcesses(2))]
-    try:
-        from .dask_backend import DaskBackend
-
-        import distributed  # noqa: F401
-
-        cases.append(("dask LocalCluster, 2 workers", lambda: DaskBackend("local", workers=2)))
-    except ImportError:
-        pass
+    Returns rows ``case, seconds, tasks, tasks_per_s, ratio_vs_1_worker, same_numbers, load_1min``.
+    """
     rows, reference = [], None
     for case, make in cases:
         load = os.getloadavg()[0]
@@ -106,6 +94,23 @@ def bench_sweep(quick: bool) -> list[dict]:
                      "ratio_vs_1_worker": reference[0] / seconds, "same_numbers": values == reference[1],
                      "load_1min": load})
     return rows
+
+
+def bench_sweep(quick: bool) -> list[dict]:
+    """One local worker, two local workers, and a two-worker Dask LocalCluster (when Dask is installed)."""
+    from .backends import LocalProcesses
+
+    tier = "quick" if quick else "full"
+    cases = [("1 local worker", lambda: LocalProcesses(1)), ("2 local workers", lambda: LocalProcesses(2))]
+    try:
+        import distributed  # noqa: F401
+
+        from .dask_backend import DaskBackend
+
+        cases.append(("dask LocalCluster, 2 workers", lambda: DaskBackend("local", workers=2)))
+    except ImportError:
+        pass
+    return compare_backends(cases, WORKLOAD.regime.resolve(tier), int(WORKLOAD.seeds[tier]))
 
 
 register_bench("sweep", bench_sweep)
