@@ -37,7 +37,8 @@ max-width:1400px;padding:0 1em;color:#1d1d1f;line-height:1.4}
 h1{margin-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ccc;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f3f3f5} td.num{text-align:right;font-variant-numeric:tabular-nums;font-family:monospace;white-space:nowrap}
+th{background:#f3f3f5}
+td.num{text-align:right;font-variant-numeric:tabular-nums;font-family:monospace;white-space:nowrap}
 .badge{color:#fff;border-radius:.3em;padding:.05em .45em;font-weight:600;white-space:nowrap}
 .ok{color:#1b7f3b;font-weight:600} .bad{color:#b3261e;font-weight:600}
 .meta{color:#555;font-size:.9em} .stale{color:#a15c00;font-weight:600}
@@ -141,7 +142,8 @@ def _verdict_table(rows, current: str) -> str:
 
     head = ("<tr><th>claim</th><th>kind</th><th>verdict</th><th>expected</th><th>predicted</th>"
             "<th>tolerance</th><th>measured [95% CI]</th><th>negative control</th><th>seeds</th>"
-            "<th>time (s)</th><th title=\"verdict as expected and negative control refuted\">ok</th><th>code version</th></tr>")
+            "<th>time (s)</th><th title=\"verdict as expected and negative control refuted\">ok</th>"
+            "<th>code version</th></tr>")
     body = []
     for r in rows:
         nc = r.get("negative_control") or {}
@@ -154,7 +156,8 @@ def _verdict_table(rows, current: str) -> str:
         body.append(
             f'<tr><td><a href="#{_anchor(r["claim"])}">{_e(r["claim"])}</a></td><td>{_e(r["kind"])}</td>'
             f'<td>{_badge(r["verdict"])}</td><td>{_e(r["expected"])}</td>'
-            f'<td class="num">{_e(fmt(r.get("predicted")))}</td><td class="num">±{_e(fmt(r.get("tolerance")))}</td>'
+            f'<td class="num">{_e(fmt(r.get("predicted")))}</td>'
+            f'<td class="num">±{_e(fmt(r.get("tolerance")))}</td>'
             f'<td class="num">{_e(measured)}</td>'
             f'<td title="{_e(nc.get("label", ""))}">{_badge(nc.get("verdict", "error"))}</td>'
             f'<td class="num">{r["seeds"]}</td><td class="num">{_e(fmt(r.get("elapsed_s")))}</td>'
@@ -221,8 +224,9 @@ def _claim_section(row, claim, figure_html: str, measurements) -> str:
         meta = [("claim", "not registered in this installation: figure and statement unavailable")]
     nc = row.get("negative_control") or {}
     if nc:
-        meta.append(("negative control", f"{_e(nc.get('label', ''))}: predicted {_e(fmt(nc.get('predicted')))} "
-                                         f"± {_e(fmt(nc.get('tolerance')))} → {_badge(nc.get('verdict', 'error'))}"))
+        meta.append(("negative control",
+                     f"{_e(nc.get('label', ''))}: predicted {_e(fmt(nc.get('predicted')))} "
+                     f"± {_e(fmt(nc.get('tolerance')))} → {_badge(nc.get('verdict', 'error'))}"))
     if row.get("finding"):
         meta.append(("finding", _e(row["finding"])))
     if row.get("measured_label"):

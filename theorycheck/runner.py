@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 import zlib
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -96,9 +97,9 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
     ``store`` as soon as it finishes (so an interrupted run keeps it), and only if it succeeded.  With a
     store, a record computed by a worker whose code version differs from this process's is an error of
     that replicate (the source changed during the run, or a cluster runs other code): it is kept under
-    the worker's version, never mixed into this run.  At most
-    ``2 * backend.slots`` tasks are in flight, so an interrupted run wastes little and the progress bar
-    moves even on the in-process backend.
+    the worker's version, never mixed into this run.  At most ``backend.window`` tasks (default
+    ``2 * backend.slots``) are in flight, so the progress bar moves even on the in-process backend and an
+    interrupted run leaves little queued.
 
     Returns
     -------
@@ -126,11 +127,11 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
     version = store.version if store is not None else None
     window = max(1, int(getattr(backend, "window", 2 * backend.slots)))
     in_flight: dict = {}
-    queue = list(todo)
+    queue = deque(todo)
     try:
         while queue or in_flight:
             while queue and len(in_flight) < window:
-                key = queue.pop(0)
+                key = queue.popleft()
                 params, index = keyed[key]
                 in_flight[backend.submit(claim, params, root, index)] = key
             bar.update(running=min(len(in_flight), backend.slots))
