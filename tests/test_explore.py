@@ -110,6 +110,17 @@ def test_time_limit_stops_new_evaluations():
     assert report["time_limit_s"] == 0.0
 
 
+def test_polish_rounds_list_elements():
+    regime = Regime(params=[Param("w", quick=[1.0], kind="floats", low=0, high=10, length=(1, 2))])
+    claim = Claim(id="planted.lists", source="test", statement="planted lists", kind="upper_bound", regime=regime,
+                  predict=lambda p: 1.0, measure=lambda p, rng: max(p["w"]) + rng.normal(0, 1e-3),
+                  tolerance=0.1, negative_control=lambda p: -5.0, negative_label="too low",
+                  seeds={"quick": 2, "full": 2}, measured_label="max w")
+    cx = _region(explore(claim, budget=100, shrink_budget=100), IN_REGIME)["counterexample"]
+    assert cx is not None and len(cx["params"]["w"]) == 1
+    assert 1.1 < cx["params"]["w"][0] <= 2.0 and cx["params"]["w"][0] == float(f"{cx['params']['w'][0]:.2g}")
+
+
 def test_errors_are_not_refutations():
     base = _corner_claim()
 

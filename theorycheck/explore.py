@@ -480,15 +480,16 @@ def inside_neighbour(evaluator: Evaluator, params: Mapping[str, Any], move: Mapp
 
 
 def polish(evaluator: Evaluator, ev: Evaluation, region: str, allowance: int) -> tuple[Evaluation, int]:
-    """Round each float of an in-regime counterexample to 1 then 2 significant digits when it stays in the
-    regime and stays refuted (at most ``allowance`` new evaluations); returns the result and the count."""
+    """Round each float (and each element of a float list) of an in-regime counterexample to 1 then 2
+    significant digits when it stays in the regime and stays refuted (at most ``allowance`` new
+    evaluations); returns the result and the count."""
     regime = evaluator.claim.regime
     used = 0
     best = ev
-    for p in regime.params:
-        if p.kind != "float":
-            continue
-        x = best.params[p.name]
+    slots = [(p.name, None) for p in regime.params if p.kind == "float"]
+    slots += [(p.name, i) for p in regime.params if p.kind == "floats" for i in range(len(ev.params[p.name]))]
+    for name, i in slots:
+        x = best.params[name] if i is None else best.params[name][i]
         if x == 0:
             continue
         for digits in (1, 2):
@@ -496,7 +497,11 @@ def polish(evaluator: Evaluator, ev: Evaluation, region: str, allowance: int) ->
             if y == x:
                 break
             cand = dict(best.params)
-            cand[p.name] = y
+            if i is None:
+                cand[name] = y
+            else:
+                cand[name] = list(cand[name])
+                cand[name][i] = y
             if not regime.satisfies(cand):
                 continue
             known = evaluator.known(cand)
