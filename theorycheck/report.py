@@ -196,7 +196,8 @@ def _provenance(row) -> str:
 
 def _replicates(row, measurements) -> str:
     by_index = {m["seed_index"]: m for m in measurements}
-    head = "<tr><th>seed i</th><th>value</th><th>time (s)</th><th>finished</th><th>worker</th><th>run</th></tr>"
+    head = ("<tr><th>seed i</th><th>value</th><th>time (s)</th><th>CPU (s)</th><th>finished</th><th>worker</th>"
+            "<th>run</th></tr>")
     body = []
     values = row.get("values") or []
     for i in range(int(row["seeds"])):
@@ -204,10 +205,11 @@ def _replicates(row, measurements) -> str:
         value = values[i] if i < len(values) else (m or {}).get("value")
         if m is None:
             body.append(f'<tr><td class="num">{i}</td><td class="num">{_e(fmt(value))}</td>'
-                        f'<td colspan="4">not stored (the replicate failed)</td></tr>')
+                        f'<td colspan="5">not stored (the replicate failed)</td></tr>')
             continue
         body.append(f'<tr><td class="num">{i}</td><td class="num">{_e(fmt(m["value"]))}</td>'
-                    f'<td class="num">{_e(fmt(m["elapsed_s"]))}</td><td>{_e(_when(m["finished_at"]))}</td>'
+                    f'<td class="num">{_e(fmt(m["elapsed_s"]))}</td><td class="num">{_e(fmt(m.get("cpu_s")))}</td>'
+                    f'<td>{_e(_when(m["finished_at"]))}</td>'
                     f'<td>{_e(m.get("worker_host") or "–")} pid {_e(m.get("worker_pid") or "–")}</td>'
                     f'<td><code>{_e(m["run_id"][:12])}</code></td></tr>')
     return f"<table>{head}{''.join(body)}</table>"

@@ -6,7 +6,7 @@ an advisory lock on ``DIR/store.lock``) with three tables:
 ``runs``          one row per process that wrote to the store: code version, git revision, package
                   versions, Python, platform, host and command line (the provenance of its numbers);
 ``measurements``  one row per finished replicate: claim, parameters, root seed and replicate index (the
-                  seed), value, extras, elapsed time, the run and the worker that computed it;
+                  seed), value, extras, elapsed (wall) and CPU time, the run and the worker that computed it;
 ``results``       one row per verdict: the full result row as JSON.
 
 A replicate is keyed by (code version, claim, parameters, root seed, replicate index) and committed as
@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS measurements (
     value REAL NOT NULL,
     extras TEXT NOT NULL,
     elapsed_s REAL NOT NULL,
+    cpu_s REAL,
     finished_at REAL NOT NULL,
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     worker_host TEXT,
@@ -248,24 +249,25 @@ class Store:
     def lookup(self, claim: str, params: Mapping[str, Any], root: int, indices: Iterable[int]) -> dict[int, dict]:
         """Stored records of the given replicates written by this code version."""
         rows = self.con.execute(
-            "SELECT seed_index, value, extras, elapsed_s, worker_host, worker_pid FROM measurements "
+            "SELECT seed_index, value, extras, elapsed_s, cpu_s, worker_host, worker_pid FROM measurements "
             "WHERE code_version=? AND claim=? AND params=? AND root_seed=?",
             (self.version, claim, params_key(params), int(root))).fetchall()
         wanted = set(int(i) for i in indices)
-        return {i: {"index": i, "value": v, "extras": json.loads(e), "error": None, "elapsed_s": t,
+        return {i: {"index": i, "value": v, "extras": json.loads(e), "error": None, "elapsed_s": t, "cpu_s": c,
                     "params": dict(params), "worker": {"host": h, "pid": p, "code_version": self.version},
                     "cached": True}
-                for i, v, e, t, h, p in rows if i in wanted}
+                for i, v, e, t, c, h, p in rows if i in wanted}
 
     def save(self, claim: str, params: Mapping[str, Any], root: int, record: Mapping[str, Any]) -> None:
         """Commit one finished replicate (ignored when it is already stored)."""
         worker = record.get("worker") or {}
         with self.con:
             cur = self.con.execute(
-                "INSERT OR IGNORE INTO measurements VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO measurements VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (worker.get("code_version", self.version), claim, params_key(params), int(root),
                  int(record["index"]), float(record["value"]), dumps(record["extras"]),
-                 float(record["elapsed_s"]), time.time(), self.run_id, worker.get("host"), worker.get("pid")))
+                 float(record["elapsed_s"]), record.get("cpu_s"), time.time(), self.run_id, worker.get("host"),
+                 worker.get("pid")))
         self.written += cur.rowcount
 
     def save_result(self, row: Mapping[str, Any]) -> None:

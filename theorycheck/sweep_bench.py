@@ -6,7 +6,8 @@ problem (float64, two BLAS matrix products per step), a stand-in for the claims'
 to no paper.  Each backend is started and warmed up (every worker has imported the code and run a task)
 before the clock starts, so the times are of the sweep alone.  ``ratio_vs_1_worker`` is the time on one
 local worker divided by the time of the case: ideally 2 for two workers on two free cores.  The rows also
-say whether every backend gave the same numbers, bit for bit, and the load average of the machine.
+say whether every backend gave the same numbers, bit for bit, how many cores the sweep actually got, and
+the load average of the machine.
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ WORKLOAD = Claim(
     seeds={"quick": 16, "full": 40})
 
 
-def _time_sweep(backend, params, n_seeds, root) -> tuple[float, list[float]]:
+def _time_sweep(backend, params, n_seeds, root) -> tuple[float, list[float], float]:
     from .runner import measure_points
     from .store import params_key
 
@@ -72,27 +73,30 @@ def _time_sweep(backend, params, n_seeds, root) -> tuple[float, list[float]]:
     for i in range(n_seeds):
         if records[(pk, i)]["error"]:
             raise RuntimeError(f"sweep benchmark replicate {i} failed: {records[(pk, i)]['error']}")
-    return seconds, [records[(pk, i)]["value"] for i in range(n_seeds)]
+    cpu = sum(records[(pk, i)]["cpu_s"] for i in range(n_seeds))
+    return seconds, [records[(pk, i)]["value"] for i in range(n_seeds)], cpu
 
 
 def compare_backends(cases, params, n_seeds: int, root: int = 7) -> list[dict]:
     """Time the same seed sweep on each ``(case name, backend factory)``; the first case is the reference.
 
-    Returns rows ``case, seconds, tasks, tasks_per_s, ratio_vs_1_worker, same_numbers, load_1min``.
+    Returns rows ``case, seconds, tasks, tasks_per_s, ratio_vs_1_worker, same_numbers, cores_used,
+    load_1min``; ``cores_used`` is the CPU time of the tasks over the wall time of the sweep, the number of
+    cores the sweep actually got (below the worker count when other processes share the machine).
     """
     rows, reference = [], None
     for case, make in cases:
         load = os.getloadavg()[0]
         backend = make()
         try:
-            seconds, values = _time_sweep(backend, params, n_seeds, root)
+            seconds, values, cpu = _time_sweep(backend, params, n_seeds, root)
         finally:
             backend.close()
         if reference is None:
             reference = (seconds, values)
         rows.append({"case": case, "seconds": seconds, "tasks": n_seeds, "tasks_per_s": n_seeds / seconds,
                      "ratio_vs_1_worker": reference[0] / seconds, "same_numbers": values == reference[1],
-                     "load_1min": load})
+                     "cores_used": cpu / seconds, "load_1min": load})
     return rows
 
 
