@@ -427,7 +427,7 @@ def plot_phase_diagram(p, rngs):
     ax.set_yscale("log", base=2)
     ax.set_ylim(1.5, max(cs) * 1.5)
     ax.set_title(f"MAE phase diagram, P = {P}, gamma = {p['gamma']}", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return fig
 
 
