@@ -66,8 +66,17 @@ def test_the_order_of_tasks_does_not_change_a_replicate(serial_row):
 
 
 def test_local_cluster_binds_to_loopback(dask_cluster):
+    import os
+
+    import psutil
+
     assert dask_cluster.cluster.scheduler_address.startswith("tcp://127.0.0.1:")
     assert all(addr.startswith("tcp://127.0.0.1:") for addr in dask_cluster.workers())
+    listening = []
+    for pid in [os.getpid(), *dask_cluster.workers().values()]:  # scheduler and nannies live in this process
+        listening += [c.laddr for c in psutil.Process(pid).net_connections(kind="inet")
+                      if c.status == psutil.CONN_LISTEN]
+    assert listening and {addr.ip for addr in listening} == {"127.0.0.1"}
 
 
 def test_local_workers_are_single_threaded(local_pool):

@@ -42,8 +42,10 @@ def local_cluster(n_workers: int | None = None):
     n = int(n_workers or os.cpu_count() or 1)
     env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {}, **SINGLE_THREAD_ENV)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
+        # No dashboard; the scheduler's small HTTP service (health, metrics) on a free loopback port.
         return distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+                                        dashboard_address=None, silence_logs=logging.ERROR,
+                                        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
 
 
 class DaskBackend:
