@@ -783,12 +783,15 @@ def draw_figure(claim: Claim, report: Mapping, path: str | Path, tier: str = "qu
         ax.scatter([x], [y], marker="*", s=260, facecolors="none", edgecolors="k", linewidths=1.3)
         ax.annotate(region if region != IN_REGIME else "in regime", (x, y), textcoords="offset points",
                     xytext=(6, 6), fontsize=7)
+    log_axes = set()
     for name, axis in zip(axes_names, ("x", "y")):
-        if claim.regime.param(name).log:
+        values = [_axis_values(claim, name, ev["params"]) for ev in evals]
+        if _log_scale(claim.regime.param(name), [v for v in values if v is not None]):
             (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+            log_axes.add(name)
     ax.autoscale_view()
     if len(axes_names) >= 2:
-        _draw_boundary(ax, claim, report, axes_names, tier, np)
+        _draw_boundary(ax, claim, report, axes_names, tier, np, log_axes)
         ax.set_ylabel(_axis_label(claim, axes_names[1]))
     else:
         ax.axhline(0.0, color="k", lw=0.8)
@@ -827,10 +830,20 @@ def draw_figure(claim: Claim, report: Mapping, path: str | Path, tier: str = "qu
 def _axis_label(claim: Claim, name: str) -> str:
     p = claim.regime.param(name)
     suffix = " (mean of list)" if p.kind in ("floats", "ints") else " (choice index)" if p.kind == "choice" else ""
-    return f"{name}{suffix}" + (f": {p.doc}" if p.doc else "")
+    room = max(0, 52 - len(name) - len(suffix))
+    doc = p.doc if len(p.doc) <= room else p.doc[:room - 1].rstrip(" ,;:(") + "…"
+    return f"{name}{suffix}" + (f": {doc}" if doc and room > 8 else "")
 
 
-def _draw_boundary(ax, claim: Claim, report: Mapping, names: Sequence[str], tier: str, np) -> None:
+def _log_scale(param, values: Sequence[float]) -> bool:
+    """Log axis for a parameter declared ``log``, or whose positive values span a factor 50 or more."""
+    if not values or min(values) <= 0:
+        return False
+    return bool(param.log or max(values) / min(values) >= 50)
+
+
+def _draw_boundary(ax, claim: Claim, report: Mapping, names: Sequence[str], tier: str, np,
+                   log_axes=frozenset()) -> None:
     regime = claim.regime
     if any(regime.param(n).kind not in ("int", "float") for n in names):
         return
@@ -843,7 +856,7 @@ def _draw_boundary(ax, claim: Claim, report: Mapping, names: Sequence[str], tier
     grids = []
     for name, (a, b) in zip(names, ((x0, x1), (y0, y1))):
         p = regime.param(name)
-        if p.log and a > 0 and b > 0:
+        if name in log_axes and a > 0 and b > 0:
             g = np.geomspace(a, b, 90)
         else:
             g = np.linspace(a, b, 90)
