@@ -218,5 +218,11 @@ def test_cli_json_and_exit_codes(planted_registered, tmp_path, capsys):
     (report,) = json.loads(out)
     assert report["claim"] == "planted.corner" and report["budget"] == 200
     assert _region(report, IN_REGIME)["counterexample"]["verdict"] == "refuted"
+    assert (tmp_path / "results.sqlite").exists()
+    # a rerun reuses every replicate from the store and replays the stored counterexample first
+    assert main(["explore", "planted.corner", "--budget", "200", "--json", "-", "--out", str(tmp_path)]) == 0
+    (again,) = json.loads(capsys.readouterr().out)
+    assert again["evaluations"][0]["phase"] == "replay"
+    assert _region(again, IN_REGIME)["counterexample"]["params"] == _region(report, IN_REGIME)["counterexample"]["params"]
     assert main(["explore", "planted.nonexistent", "--out", str(tmp_path)]) == 2
     assert main(["explore", "planted.corner", "--budget", "0"]) == 2

@@ -39,7 +39,9 @@ Persistence.  With an output directory ``DIR``, every counterexample is appended
 same claim replays the stored ones first: a stored setting that is still refuted is reported as the
 region's counterexample when the new search finds none.  :func:`stored_counterexamples` and
 :func:`replay` read the file back (e.g. from a test).  The figure and the report of each claim are
-written to ``DIR/explore_<claim>.png`` and ``DIR/explore_<claim>.json``.  Hypothesis's own example
+written to ``DIR/explore_<claim>.png`` and ``DIR/explore_<claim>.json``; the command also keeps every
+finished replicate in the results store ``DIR/results.sqlite``, so an interrupted search loses nothing
+and a rerun reuses what was measured.  Hypothesis's own example
 database is not used: it is switched off whenever the search is seeded, and a seeded search (from
 ``--seed ROOT``) is what makes a run reproducible.
 
@@ -138,8 +140,9 @@ class RegionResult:
 class Evaluator:
     """Runs settings through :func:`verify_claim`, caching by parameters and logging every evaluation."""
 
-    def __init__(self, claim: Claim, n_seeds: int, root: int, log: Callable[[str], None] | None = None):
-        self.claim, self.n_seeds, self.root, self.log = claim, int(n_seeds), int(root), log
+    def __init__(self, claim: Claim, n_seeds: int, root: int, log: Callable[[str], None] | None = None,
+                 store=None):
+        self.claim, self.n_seeds, self.root, self.log, self.store = claim, int(n_seeds), int(root), log, store
         self.cache: dict[str, Evaluation] = {}
         self.history: list[Evaluation] = []
 
@@ -152,7 +155,7 @@ class Evaluator:
             return self.cache[key]
         order = [n for n in self.claim.regime.names if n in params]
         params = {n: params[n] for n in order + [n for n in params if n not in order]}
-        row = verify_claim(self.claim, params, self.n_seeds, self.root, progress=False)
+        row = verify_claim(self.claim, params, self.n_seeds, self.root, store=self.store, progress=False)
         error = row.get("error")
         if error is not None and len(error) > MAX_ERROR_CHARS:
             error = error[:MAX_ERROR_CHARS] + " ..."
@@ -530,7 +533,7 @@ def _counterexample(ev: Evaluation, move: dict | None) -> dict:
 def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seeds: int | None = None,
             root: int = DEFAULT_ROOT, out: str | Path | None = None, shrink_budget: int | None = None,
             tier: str = "quick", log: Callable[[str], None] | None = None,
-            time_limit: float | None = None) -> dict:
+            time_limit: float | None = None, store=None) -> dict:
     """Search a claim's regime (and optionally just past each assumption) for refuted settings.
 
     Parameters
@@ -556,6 +559,8 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
         Wall-clock seconds for the whole search: the regime gets half, and each relaxed assumption an
         equal share of the time left when its search starts; no new setting is evaluated past a
         region's share (the report says which regions were cut short).
+    store : theorycheck.store.Store, optional
+        Results store: every finished replicate is kept there, and a rerun reuses them.
 
     Returns
     -------
@@ -570,7 +575,7 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
     outdir = Path(out) if out is not None else None
     if outdir is not None:
         outdir.mkdir(parents=True, exist_ok=True)
-    evaluator = Evaluator(claim, n_seeds, root, log)
+    evaluator = Evaluator(claim, n_seeds, root, log, store)
     replayed: dict[str, list[Evaluation]] = {}
     if outdir is not None:
         for row in replay(claim, outdir, evaluator):
@@ -961,17 +966,23 @@ def run_cli(args) -> int:
     root = DEFAULT_ROOT if args.seed is None else int(args.seed)
     out = Path(args.out or DEFAULT_OUT)
     log = None if (args.quiet or args.json == "-") else (lambda line: print(line, file=sys.stderr, flush=True))
+    from .store import Store
+
+    store = Store(out)
     reports = []
     try:
         for claim in claims:
             reports.append(explore(claim, budget=args.budget, outside_regime=args.outside_regime,
                                    n_seeds=args.seeds, root=root, out=out, log=log,
-                                   time_limit=getattr(args, "time_limit", None)))
+                                   time_limit=getattr(args, "time_limit", None), store=store))
             if args.json != "-":
                 print(format_report(reports[-1]), flush=True)
     except KeyboardInterrupt:
-        print("interrupted: claims finished before the interruption are saved in the output directory", file=sys.stderr)
+        print("interrupted: every finished replicate is kept in the results store of the output directory",
+              file=sys.stderr)
         return 1
+    finally:
+        store.close()
     if args.json == "-":
         print(json.dumps(reports, indent=2, default=float))
     elif args.json:
