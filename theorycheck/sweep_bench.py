@@ -54,11 +54,11 @@ WORKLOAD = Claim(
         Param("n", quick=400, kind="int", low=2, high=10**5, doc="samples"),
         Param("d", quick=200, kind="int", low=1, high=10**4, doc="features"),
         Param("k", quick=20, kind="int", low=1, high=10**3, doc="outputs"),
-        Param("steps", quick=300, full=1500, kind="int", low=1, high=10**6, doc="GD steps"),
+        Param("steps", quick=300, full=4000, kind="int", low=1, high=10**6, doc="GD steps"),
     ]),
     predict=lambda p: 0.5 * 0.01 * (1 - p["d"] / p["n"]) * p["k"], measure=least_squares_gd,
     tolerance=0.05, negative_control=lambda p: 0.5 * 0.01 * p["k"], negative_label="noise floor without d/n",
-    seeds={"quick": 16, "full": 40})
+    seeds={"quick": 16, "full": 32})
 
 
 def _time_sweep(backend, params, n_seeds, root) -> tuple[float, list[float], float]:
