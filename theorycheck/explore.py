@@ -941,7 +941,9 @@ def format_report(report: Mapping) -> str:
             lines.append(f"    {len(reg['inconclusive'])} inconclusive setting(s)")
         if reg["errors"] and reg["counts"].get("error", 0) == reg["evaluated"]:
             lines.append("    every setting raised: the model is not defined past this assumption "
-                         "(a precondition of the simulation, not a testable assumption)")
+                         "(a precondition of the simulation, not a testable assumption)"
+                         if reg["region"] != IN_REGIME else
+                         "    every setting raised: the claim errors inside its own regime")
         for e in reg["errors"][:2]:
             shown = ", ".join(f"{k}={_short(v)}" for k, v in e["params"].items())
             lines.append(f"    error at {shown}: {_first_line(e['error'])}")
