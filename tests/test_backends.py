@@ -1,6 +1,7 @@
 """Backends: the same seed gives the same numbers, bit for bit, in-process, on local worker processes and
 on a Dask LocalCluster; workers are single-threaded; sweeps and their fitted rates."""
 import math
+import time
 
 import numpy as np
 import pytest
@@ -159,3 +160,23 @@ def test_sweep_bench_rows(monkeypatch):
     loss = sweep_bench.least_squares_gd(dict(params, steps=400), np.random.default_rng(0))
     floor = sweep_bench.WORKLOAD.predict(params)
     assert abs(loss - floor) < 0.5 * floor  # GD reaches the noise floor: the workload is a real computation
+
+
+def test_a_dead_local_worker_fails_its_replicates_and_the_pool_recovers():
+    import os
+    import signal
+
+    pool = LocalProcesses(1)
+    try:
+        victim = pool.pool.submit(os.getpid).result()
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not pool.pool._broken and time.monotonic() < deadline:  # the executor notices the death
+            time.sleep(0.05)
+        records = runner.measure_points(planted.MEAN_SQUARE, [({"n": 8}, 0)], backend=pool)
+        (first,) = records.values()
+        serial = runner.measure_points(planted.MEAN_SQUARE, [({"n": 8}, 0)])
+        assert first["error"] is None and first["value"] == next(iter(serial.values()))["value"]
+        assert first["worker"]["pid"] != victim
+    finally:
+        pool.close()

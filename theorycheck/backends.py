@@ -24,6 +24,7 @@ import sys
 import time
 import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
@@ -228,14 +229,26 @@ class LocalProcesses:
         self.slots = int(workers)
         self._env = _environ(SINGLE_THREAD_ENV)
         self._env.__enter__()
-        self.pool = ProcessPoolExecutor(self.slots, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=limit_threads)
+        self.pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(self.slots, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=limit_threads)
         # The pool spawns a process for each submission while none is idle: start them all now.
-        for f in [self.pool.submit(time.sleep, 0.05) for _ in range(self.slots)]:
+        for f in [pool.submit(time.sleep, 0.05) for _ in range(self.slots)]:
             f.result()
+        return pool
 
     def submit(self, claim, params, root, index) -> Future:
-        return self.pool.submit(run_task, Task.of(claim, params, root, index))
+        """Submit a replicate.  When a worker process died, the pool is broken: the replicates it held
+        fail (the store keeps what finished), and a new pool runs the next ones."""
+        task = Task.of(claim, params, root, index)
+        try:
+            return self.pool.submit(run_task, task)
+        except BrokenProcessPool:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._start()
+            return self.pool.submit(run_task, task)
 
     def close(self) -> None:
         try:
