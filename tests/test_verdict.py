@@ -80,3 +80,8 @@ def test_loglog_rejects_nonpositive():
     with pytest.raises(ValueError):
         loglog_slope([1, 2, 3], [1, 0, 2])
     assert math.isfinite(loglog_slope([1, 2], [1, 2]).slope)
+
+
+def test_loglog_slope_of_exact_power_law_has_zero_width():
+    f = loglog_slope([1, 2, 4], [1, 1, 1])
+    assert (f.slope, f.low, f.high) == (0.0, 0.0, 0.0)

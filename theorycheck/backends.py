@@ -140,7 +140,7 @@ def resolve_claim(claim_id: str, modules=()):
     from . import registry
     from .claim import Claim
 
-    found = registry._CLAIMS.get(claim_id)
+    found = registry.lookup(claim_id)
     for name in modules:
         if found is not None:
             break
@@ -148,7 +148,7 @@ def resolve_claim(claim_id: str, modules=()):
             module = importlib.import_module(name)
         except ImportError:
             continue
-        found = registry._CLAIMS.get(claim_id)
+        found = registry.lookup(claim_id)
         if found is None:
             found = next((v for v in vars(module).values() if isinstance(v, Claim) and v.id == claim_id), None)
     return found if found is not None else registry.get(claim_id)

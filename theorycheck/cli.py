@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", metavar="PATH|-", help="write result rows as JSON ('-' for stdout)")
     s.add_argument("--out", metavar="DIR", help="results store: resumes, and keeps what finished")
     s.add_argument("--workers", type=_positive_int, default=1, help="local worker processes")
-    s.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, or 'local'")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, or 'local' for a LocalCluster on 127.0.0.1 "
+                        "(--workers N workers; one per core when --workers is not given)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
     s = sub.add_parser("plot", help="draw a claim's bound-versus-empirical figure")

@@ -50,8 +50,11 @@ def loglog_slope(x, y, level: float = 0.95) -> SlopeFit:
     lx, ly = _check_positive(x, y)
     res = stats.linregress(lx, ly)
     g = lx.size
+    stderr = float(res.stderr)
+    if not np.isfinite(stderr):  # a curve that is exactly a power law (e.g. flat) has zero residuals
+        stderr = 0.0 if np.allclose(ly, res.intercept + res.slope * lx) else stderr
     if g > 2:
-        half = float(stats.t.ppf(0.5 + level / 2, g - 2)) * float(res.stderr)
+        half = float(stats.t.ppf(0.5 + level / 2, g - 2)) * stderr
     else:
         half = 0.0
     return SlopeFit(float(res.slope), float(res.intercept), float(res.slope) - half, float(res.slope) + half)

@@ -71,6 +71,13 @@ def all_claims() -> list[Claim]:
     return [_CLAIMS[k] for k in sorted(_CLAIMS)]
 
 
+def lookup(claim_id: str, load: bool = False) -> Claim | None:
+    """The registered claim with this id, or None; ``load`` imports the plug-in modules first."""
+    if load:
+        load_plugins()
+    return _CLAIMS.get(claim_id)
+
+
 def get(claim_id: str) -> Claim:
     load_plugins()
     try:
