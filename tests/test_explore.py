@@ -121,6 +121,27 @@ def test_polish_rounds_list_elements():
     assert 1.1 < cx["params"]["w"][0] <= 2.0 and cx["params"]["w"][0] == float(f"{cx['params']['w'][0]:.2g}")
 
 
+def test_eval_timeout_stops_a_slow_setting():
+    import time as _time
+
+    base = _needs_one_claim()
+
+    def measure(p, rng):
+        if p["n"] > 900:
+            _time.sleep(60)
+        return _truth(p) + rng.normal(0, 0.01)
+
+    claim = Claim(id="planted.slow", source="test", statement="planted slow corner", kind="estimate",
+                  regime=base.regime, predict=_truth, measure=measure, tolerance=0.1,
+                  negative_control=base.negative_control, negative_label="off by one",
+                  seeds={"quick": 1, "full": 1}, measured_label="x")
+    report = explore(claim, budget=8, eval_timeout=3.0)
+    slow = [e for e in report["evaluations"] if e["params"]["n"] > 900]
+    fast = [e for e in report["evaluations"] if e["params"]["n"] <= 900]
+    assert slow and all(e["verdict"] == "error" and "TimeoutError" in e["error"] for e in slow)
+    assert fast and all(e["verdict"] == "verified" for e in fast)
+
+
 def test_errors_are_not_refutations():
     base = _corner_claim()
 

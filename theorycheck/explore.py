@@ -141,8 +141,9 @@ class Evaluator:
     """Runs settings through :func:`verify_claim`, caching by parameters and logging every evaluation."""
 
     def __init__(self, claim: Claim, n_seeds: int, root: int, log: Callable[[str], None] | None = None,
-                 store=None):
+                 store=None, eval_timeout: float | None = None):
         self.claim, self.n_seeds, self.root, self.log, self.store = claim, int(n_seeds), int(root), log, store
+        self.eval_timeout = eval_timeout
         self.cache: dict[str, Evaluation] = {}
         self.history: list[Evaluation] = []
 
@@ -155,7 +156,10 @@ class Evaluator:
             return self.cache[key]
         order = [n for n in self.claim.regime.names if n in params]
         params = {n: params[n] for n in order + [n for n in params if n not in order]}
-        row = verify_claim(self.claim, params, self.n_seeds, self.root, store=self.store, progress=False)
+        if self.eval_timeout is None:
+            row = verify_claim(self.claim, params, self.n_seeds, self.root, store=self.store, progress=False)
+        else:
+            row = _verify_with_timeout(self.claim, params, self.n_seeds, self.root, self.eval_timeout)
         error = row.get("error")
         if error is not None and len(error) > MAX_ERROR_CHARS:
             error = error[:MAX_ERROR_CHARS] + " ..."
@@ -168,6 +172,43 @@ class Evaluator:
         if self.log:
             self.log(_describe_eval(ev))
         return ev
+
+
+def _verify_with_timeout(claim: Claim, params: Mapping[str, Any], n_seeds: int, root: int,
+                         timeout: float) -> dict:
+    """:func:`verify_claim` in a forked child process, killed after ``timeout`` seconds (an ``error`` row
+    naming the timeout).  The child writes to no store."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+
+    def child():
+        try:
+            send.send(verify_claim(claim, params, n_seeds, root, progress=False))
+        except BaseException as exc:  # reported as the setting's error
+            send.send({"verdict": "error", "error": f"{type(exc).__name__}: {exc}", "elapsed_s": 0.0})
+        finally:
+            send.close()
+
+    t0 = time.perf_counter()
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    send.close()
+    try:
+        if receive.poll(timeout):
+            try:
+                return receive.recv()
+            except EOFError:
+                return {"verdict": "error", "error": f"the evaluation process died (exit code {proc.exitcode})",
+                        "elapsed_s": time.perf_counter() - t0}
+        return {"verdict": "error", "error": f"TimeoutError: the evaluation took longer than {timeout:g} s "
+                                             f"and was stopped", "elapsed_s": time.perf_counter() - t0}
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        receive.close()
 
 
 # ------------------------------------------------------------------------------------ strategies
@@ -533,7 +574,7 @@ def _counterexample(ev: Evaluation, move: dict | None) -> dict:
 def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seeds: int | None = None,
             root: int = DEFAULT_ROOT, out: str | Path | None = None, shrink_budget: int | None = None,
             tier: str = "quick", log: Callable[[str], None] | None = None,
-            time_limit: float | None = None, store=None) -> dict:
+            time_limit: float | None = None, store=None, eval_timeout: float | None = None) -> dict:
     """Search a claim's regime (and optionally just past each assumption) for refuted settings.
 
     Parameters
@@ -561,6 +602,9 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
         region's share (the report says which regions were cut short).
     store : theorycheck.store.Store, optional
         Results store: every finished replicate is kept there, and a rerun reuses them.
+    eval_timeout : float, optional
+        Seconds one setting may take: each setting then runs in a forked child process that is
+        stopped past it (the setting counts as an ``error``); such settings use no store.
 
     Returns
     -------
@@ -575,7 +619,7 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
     outdir = Path(out) if out is not None else None
     if outdir is not None:
         outdir.mkdir(parents=True, exist_ok=True)
-    evaluator = Evaluator(claim, n_seeds, root, log, store)
+    evaluator = Evaluator(claim, n_seeds, root, log, store, eval_timeout)
     replayed: dict[str, list[Evaluation]] = {}
     if outdir is not None:
         for row in replay(claim, outdir, evaluator):
@@ -618,7 +662,7 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
         "claim": claim.id, "kind": claim.kind, "comparison": claim.comparison, "expected": claim.expected,
         "budget": int(budget), "shrink_budget": shrink_budget, "seeds": n_seeds, "root_seed": int(root),
         "tier": tier, "outside_regime": bool(outside_regime), "strategy_note": strategy_note,
-        "time_limit_s": time_limit,
+        "time_limit_s": time_limit, "eval_timeout_s": eval_timeout,
         "regions": [asdict(r) for r in regions],
         "first_breaking_assumption": first_breaking(regions),
         "evaluations": [asdict(e) for e in evaluator.history],
