@@ -8,8 +8,8 @@ import pytest
 from theorycheck import registry
 from theorycheck.claim import Claim
 from theorycheck.cli import main
-from theorycheck.explore import (FALLBACK_SPREAD, IN_REGIME, explore, find_boundary, influence, past_value,
-                                 regime_strategy, replay, stored_counterexamples, summary_rows)
+from theorycheck.explore import (FALLBACK_SPREAD, IN_REGIME, Evaluator, explore, find_boundary, influence,
+                                 past_value, regime_strategy, replay, stored_counterexamples, summary_rows)
 from theorycheck.regime import Constraint, Param, Regime
 
 
@@ -135,11 +135,11 @@ def test_eval_timeout_stops_a_slow_setting():
                   regime=base.regime, predict=_truth, measure=measure, tolerance=0.1,
                   negative_control=base.negative_control, negative_label="off by one",
                   seeds={"quick": 1, "full": 1}, measured_label="x")
-    report = explore(claim, budget=8, eval_timeout=3.0)
-    slow = [e for e in report["evaluations"] if e["params"]["n"] > 900]
-    fast = [e for e in report["evaluations"] if e["params"]["n"] <= 900]
-    assert slow and all(e["verdict"] == "error" and "TimeoutError" in e["error"] for e in slow)
-    assert fast and all(e["verdict"] == "verified" for e in fast)
+    evaluator = Evaluator(claim, n_seeds=1, root=1, eval_timeout=3.0)
+    slow = evaluator({"n": 950, "a": 1.0}, IN_REGIME, "search")
+    fast = evaluator({"n": 100, "a": 1.0}, IN_REGIME, "search")
+    assert slow.verdict == "error" and "TimeoutError" in slow.error
+    assert fast.verdict == "verified" and fast.measured == pytest.approx(_truth(fast.params), abs=0.05)
 
 
 def test_errors_are_not_refutations():
