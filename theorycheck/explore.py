@@ -904,7 +904,6 @@ def _draw_boundary(ax, claim: Claim, report: Mapping, names: Sequence[str], tier
     y0, y1 = ax.get_ylim()
     grids = []
     for name, (a, b) in zip(names, ((x0, x1), (y0, y1))):
-        p = regime.param(name)
         if name in log_axes and a > 0 and b > 0:
             g = np.geomspace(a, b, 90)
         else:
