@@ -30,6 +30,10 @@ from dataclasses import dataclass, field
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
 SINGLE_THREAD_ENV = {k: "1" for k in THREAD_VARS}
+# What a parent may put in its own environment for the children it spawns: not NUMBA_NUM_THREADS, which
+# Numba re-reads at every compilation and refuses to see changed once its thread pool runs.  Children
+# limit Numba themselves (``limit_threads``).
+PARENT_ENV = {k: v for k, v in SINGLE_THREAD_ENV.items() if k != "NUMBA_NUM_THREADS"}
 
 
 # ------------------------------------------------------------------------------------------ thread limits
@@ -227,7 +231,7 @@ class LocalProcesses:
 
     def __init__(self, workers: int):
         self.slots = int(workers)
-        self._env = _environ(SINGLE_THREAD_ENV)
+        self._env = _environ(PARENT_ENV)
         self._env.__enter__()
         self.pool = self._start()
 
