@@ -20,7 +20,11 @@ def save_claim_figure(claim, params, out, root=None, tier: str = "quick") -> Pat
     from .runner import DEFAULT_ROOT, replicate_rngs
 
     rngs = replicate_rngs(claim.id, DEFAULT_ROOT if root is None else root, int(claim.seeds[tier]))
-    fig = claim.plot(params, rngs)
+    return save_figure(claim.plot(params, rngs), out)
+
+
+def save_figure(fig, out) -> Path:
+    """Save and close a figure; the file appears whole or not at all (written to a temporary name first)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.stem + ".tmp" + out.suffix)
