@@ -8,9 +8,10 @@ predicate Hypothesis minimises is ``verdict == "refuted"``.
 Two kinds of region are searched.
 
 **In the regime.**  Candidates are drawn from ``claim.regime.strategy(tier)``, the strategy the
-property tests use.  A refuted setting is shrunk by Hypothesis towards the smallest sizes and simplest
-numbers, then *polished*: each float is tried at one and two significant digits and kept rounded when
-the setting stays in the regime and stays refuted.
+property tests use (a parameter declared without a finite range to draw from is drawn within a factor
+``FALLBACK_SPREAD`` of its tier defaults, and the report says so).  A refuted setting is shrunk by Hypothesis towards the smallest sizes and simplest
+numbers, then *polished*: each float (and each element of a float list) is tried at one and two
+significant digits and kept rounded when the setting stays in the regime and stays refuted.
 
 **Just past one assumption** (``--outside-regime``).  For each :class:`~theorycheck.regime.Constraint`
 ``c`` of the regime, a candidate is made from an in-regime point ``x`` by moving one parameter ``p`` of
@@ -20,8 +21,10 @@ bisection, and the candidate is ``x`` with ``p = b + s·δ·|b|`` for a relative
 ``max(1, ceil(δ·|b|))`` steps past it).  Every *other* assumption and every parameter range must still
 hold, so each search relaxes exactly one assumption.  Hypothesis shrinks ``δ`` towards 0 together
 with the sizes, so a counterexample is reported as close to the boundary as the search could bring it.
-The assumption that "breaks the claim first" is the one refuted at the smallest excess δ (ties: fewer
-settings needed to find it).
+A failure past an assumption is attributed to it only when the counterexample's *in-regime neighbour*
+(the moved parameter put back at the last value where the assumption holds) is ``verified``; the
+assumption that "breaks the claim first" is, among the attributed ones, the one refuted at the smallest
+excess δ (ties: fewer settings needed to find it).
 
 Budget.  ``budget`` is the number of distinct settings evaluated while *searching* each region (the
 Hypothesis ``max_examples``); shrinking and polishing a counterexample may evaluate at most
@@ -32,7 +35,8 @@ exception is never counted as a refutation.
 
 A wall-clock ``time_limit`` (Python API; the CLI passes ``args.time_limit`` when it has such a flag)
 gives the regime half of it and each relaxed assumption an equal share of the time left when its search
-starts; a region cut short says so.
+starts; a region cut short says so.  An ``eval_timeout`` runs each setting in a forked child process
+and stops it past that many seconds (the setting counts as an ``error``).
 
 Persistence.  With an output directory ``DIR``, every counterexample is appended to
 ``DIR/explore-counterexamples.json`` (parameter values in plain JSON), and the next ``explore`` of the
@@ -41,12 +45,12 @@ region's counterexample when the new search finds none.  :func:`stored_counterex
 :func:`replay` read the file back (e.g. from a test).  The figure and the report of each claim are
 written to ``DIR/explore_<claim>.png`` and ``DIR/explore_<claim>.json``; the command also keeps every
 finished replicate in the results store ``DIR/results.sqlite``, so an interrupted search loses nothing
-and a rerun reuses what was measured.  Hypothesis's own example
-database is not used: it is switched off whenever the search is seeded, and a seeded search (from
-``--seed ROOT``) is what makes a run reproducible.
+and a rerun reuses what was measured.  Hypothesis's own example database is not used: Hypothesis
+switches it off whenever the search is seeded, and a seeded search (from ``--seed ROOT``) is what
+makes a run reproducible.
 
 Exit status of the command: 0 when the search ran (a counterexample is a result, not a failure);
-2 on bad input (unknown claim, no Hypothesis installed).
+2 on bad input (unknown claim, a budget below 1, no Hypothesis installed).
 """
 from __future__ import annotations
 
