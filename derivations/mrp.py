@@ -173,7 +173,8 @@ def sl_total_error_over_mu(f_both: float = 0.0) -> float:
 
 # ------------------------------------------------------------------ regime conditions (made explicit)
 def init_below_threshold(sigma0: float, M: int, varrho: float, factor: float = 3.0) -> bool:
-    """``sigma_0 sqrt(2 log M) <= varrho / factor``: a polynomial phase exists (no capture at step 0)."""
+    """``sigma_0 sqrt(2 log M) <= varrho / factor``: a polynomial phase exists (the expected largest of M
+    initial correlations is a factor below the capture threshold)."""
     return sigma0 * math.sqrt(2 * math.log(max(M, 2))) <= varrho / factor
 
 

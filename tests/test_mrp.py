@@ -56,9 +56,10 @@ def test_reference_step_matches_fused():
     n, P, d = D.X.shape
     X2 = D.X.reshape(n * P, d)
     W = 0.1 * rng.standard_normal((8, d))
-    assert np.allclose(losses.azl_loss_grad(X2, D.y, W, 4, P, 0.1, 5)[1], reference.azl_grad(X2, D.y, W, 4, P, 0.1, 5))
+    B = losses.Batch(D.X)
+    assert np.allclose(losses.azl_loss_grad(B, D.y, W, 4, 0.1, 5)[1], reference.azl_grad(X2, D.y, W, 4, P, 0.1, 5))
     b = np.ones(8)
-    assert np.allclose(losses.mrp_pooled_loss_grad(X2, n, P, W, b, 0.25, 0.1, 3)[1],
+    assert np.allclose(losses.mrp_pooled_loss_grad(B, W, b, 0.25, 0.1, 3)[1],
                        reference.mrp_pooled_grad(X2, n, P, W, b, 0.25, 0.1, 3))
 
 

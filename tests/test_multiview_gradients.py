@@ -26,24 +26,25 @@ def setup():
     n, P, d = D.X.shape
     # scale 0.15 puts pre-activations on all three pieces of the smoothed ReLU
     W = 0.15 * rng.standard_normal((K * M_PER, d))
-    Z = losses.preact(D.X.reshape(n * P, d), W, n, P)
+    B = losses.Batch(D.X)
+    Z = losses.preact(B, W)
     assert (Z < 0).any() and ((Z > 0) & (Z < VARRHO)).any() and (Z > VARRHO).any()
-    return rng, D, D.X.reshape(n * P, d), n, P, W
+    return rng, D, B, n, P, W
 
 
 def test_azl_gradient(setup):
     rng, D, X2, n, P, W = setup
-    _, g, _ = losses.azl_loss_grad(X2, D.y, W, K, P, VARRHO, Q)
-    fd = _fd(lambda w: losses.azl_loss_grad(X2, D.y, w, K, P, VARRHO, Q)[0], W)
+    _, g, _, _ = losses.azl_loss_grad(X2, D.y, W, K, VARRHO, Q)
+    fd = _fd(lambda w: losses.azl_loss_grad(X2, D.y, w, K, VARRHO, Q)[0], W)
     assert np.abs(g - fd).max() < 1e-7 * max(1.0, np.abs(fd).max())
 
 
 def test_head_gradients(setup):
     rng, D, X2, n, P, W = setup
     U = 0.3 * rng.standard_normal((K, W.shape[0]))
-    _, gW, gU, _ = losses.head_loss_grad(X2, D.y, W, U, P, VARRHO, Q)
-    assert np.abs(gW - _fd(lambda w: losses.head_loss_grad(X2, D.y, w, U, P, VARRHO, Q)[0], W)).max() < 1e-7
-    assert np.abs(gU - _fd(lambda u: losses.head_loss_grad(X2, D.y, W, u, P, VARRHO, Q)[0], U)).max() < 1e-7
+    _, gW, gU, _, _ = losses.head_loss_grad(X2, D.y, W, U, VARRHO, Q)
+    assert np.abs(gW - _fd(lambda w: losses.head_loss_grad(X2, D.y, w, U, VARRHO, Q)[0], W)).max() < 1e-7
+    assert np.abs(gU - _fd(lambda u: losses.head_loss_grad(X2, D.y, W, u, VARRHO, Q)[0], U)).max() < 1e-7
 
 
 @pytest.mark.parametrize("theta", [0.25, 0.6])
@@ -52,14 +53,13 @@ def test_mrp_gradients(setup, theta, decoder):
     rng, D, X2, n, P, W = setup
     b = 1 + 0.2 * rng.standard_normal(W.shape[0])
     WT = W + 0.05 * rng.standard_normal(W.shape)
-    ZT = losses.preact(X2, WT, n, P)
     if decoder == "pooled":
-        target = kernels.pool(ZT, VARRHO, Q)[0]
-        f = lambda w, bb: losses.mrp_pooled_loss_grad(X2, n, P, w, bb, theta, VARRHO, Q, teacher_H=target,
+        target = losses.encode(X2, WT, VARRHO, Q)
+        f = lambda w, bb: losses.mrp_pooled_loss_grad(X2, w, bb, theta, VARRHO, Q, teacher_H=target,
                                                       want_b=True)
     else:
-        target = kernels.patch_acts(ZT, VARRHO, Q)
-        f = lambda w, bb: losses.mrp_patch_loss_grad(X2, n, P, w, bb, theta, VARRHO, Q, teacher_A=target,
+        target = losses.patch_acts(X2, WT, VARRHO, Q)
+        f = lambda w, bb: losses.mrp_patch_loss_grad(X2, w, bb, theta, VARRHO, Q, teacher_A=target,
                                                      want_b=True)
     _, gW, gb, _ = f(W, b)
     assert np.abs(gW - _fd(lambda w: f(w, b)[0], W)).max() < 1e-8
@@ -71,13 +71,14 @@ def test_stopgrad_equals_frozen_copy(setup, decoder):
     """The stop-gradient student teacher is the gradient with the teacher frozen at the student."""
     rng, D, X2, n, P, W = setup
     b = np.ones(W.shape[0])
-    A = kernels.patch_acts(losses.preact(X2, W, n, P), VARRHO, Q)
+    A = losses.patch_acts(X2, W, VARRHO, Q)
     if decoder == "pooled":
-        g0 = losses.mrp_pooled_loss_grad(X2, n, P, W, b, 0.25, VARRHO, Q)[1]
-        g1 = losses.mrp_pooled_loss_grad(X2, n, P, W, b, 0.25, VARRHO, Q, teacher_H=A.sum(axis=1))[1]
+        g0 = losses.mrp_pooled_loss_grad(X2, W, b, 0.25, VARRHO, Q)[1]
+        g1 = losses.mrp_pooled_loss_grad(X2, W, b, 0.25, VARRHO, Q,
+                                         teacher_H=A.reshape(W.shape[0], n, P).sum(axis=2))[1]
     else:
-        g0 = losses.mrp_patch_loss_grad(X2, n, P, W, b, 0.25, VARRHO, Q)[1]
-        g1 = losses.mrp_patch_loss_grad(X2, n, P, W, b, 0.25, VARRHO, Q, teacher_A=A)[1]
+        g0 = losses.mrp_patch_loss_grad(X2, W, b, 0.25, VARRHO, Q)[1]
+        g1 = losses.mrp_patch_loss_grad(X2, W, b, 0.25, VARRHO, Q, teacher_A=A)[1]
     assert np.abs(g0 - g1).max() < 1e-14
 
 
@@ -86,8 +87,10 @@ def test_mask_expectation_matches_monte_carlo(setup, decoder):
     rng, D, X2, n, P, W = setup
     theta, reps = 0.4, 20000
     b = 1 + 0.2 * rng.standard_normal(W.shape[0])
-    A = kernels.patch_acts(losses.preact(X2, W, n, P), VARRHO, Q)
-    TA = kernels.patch_acts(losses.preact(X2, 1.1 * W, n, P), VARRHO, Q)
+    M = W.shape[0]
+    TAT = losses.patch_acts(X2, 1.1 * W, VARRHO, Q)
+    A = losses.patch_acts(X2, W, VARRHO, Q).reshape(M, n, P).transpose(1, 2, 0)
+    TA = TAT.reshape(M, n, P).transpose(1, 2, 0)
     vals = np.empty(reps)
     for i in range(reps):
         e = rng.random((n, P, 1)) < theta
@@ -97,11 +100,22 @@ def test_mask_expectation_matches_monte_carlo(setup, decoder):
         else:
             vals[i] = 0.5 * np.sum((1 - e) * (TA - (b / (theta * P)) * S[:, None, :]) ** 2) / n
     if decoder == "pooled":
-        exact = losses.mrp_pooled_loss_grad(X2, n, P, W, b, theta, VARRHO, Q, teacher_H=TA.sum(axis=1))[0]
+        exact = losses.mrp_pooled_loss_grad(X2, W, b, theta, VARRHO, Q, teacher_H=TA.sum(axis=1).T)[0]
     else:
-        exact = losses.mrp_patch_loss_grad(X2, n, P, W, b, theta, VARRHO, Q, teacher_A=TA)[0]
+        exact = losses.mrp_patch_loss_grad(X2, W, b, theta, VARRHO, Q, teacher_A=TAT)[0]
     se = vals.std() / np.sqrt(reps)
     assert abs(vals.mean() - exact) < 5 * se
+
+
+def test_least_squares_scale_is_stationary(setup):
+    """The closed-form decoder scale zeroes the gradient of the pooled loss in b."""
+    rng, D, X2, n, P, W = setup
+    target = losses.encode(X2, W + 0.05 * rng.standard_normal(W.shape), VARRHO, Q)
+    ZT = losses.preact(X2, W)
+    H, Qs = kernels.pool(ZT, P, VARRHO, Q)
+    b = losses.mrp_pooled_optimal_scale(H, Qs, 0.3, target)
+    gb = losses.mrp_pooled_loss_grad(X2, W, b, 0.3, VARRHO, Q, teacher_H=target, want_b=True)[2]
+    assert np.abs(gb).max() < 1e-12 * max(1.0, np.abs(H).max() ** 2)
 
 
 def test_smoothed_relu_pieces():

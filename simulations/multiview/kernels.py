@@ -1,19 +1,24 @@
 """Fused elementwise kernels around the two BLAS products of a GD step.
 
-The smoothed ReLU of Allen-Zhu & Li with threshold ``varrho`` and power ``q``:
+The smoothed ReLU of Allen-Zhu & Li with threshold ``varrho`` and integer power ``q``:
 
     relu~(z)  = 0                              z <= 0
               = z^q / (q varrho^(q-1))         0 <= z <= varrho
               = z - (1 - 1/q) varrho           z >= varrho
     relu~'(z) = 0, (z/varrho)^(q-1), 1         on the same pieces.
 
-A step computes ``Z = X W^T`` (BLAS), then one fused pass gives the pooled activations
-``H[n, r] = sum_p relu~(Z[n, p, r])`` (and ``Q = sum_p relu~^2``), then a second fused pass writes the
-back-propagated pre-activation gradient
+Layout.  Every kernel works on the transposed pre-activations ``ZT[r, a P + p] = <w_r, x_{a,p}>`` of
+shape (M, n P), the output of the BLAS product ``W @ XT`` (``XT`` = the patches as columns), so that
+each kernel ``r`` and sample ``a`` own a contiguous run of ``P`` entries.  A step computes
 
-    G[n, p, r] = relu~'(Z[n, p, r]) * (c1[n, r] + c2[r] relu~(Z[n, p, r]) + c3[r] AT[n, p, r])
+* ``ZT = W @ XT`` (BLAS);
+* one fused pass for the pooled activations ``H[r, a] = sum_p relu~(ZT)`` and ``Q[r, a] = sum_p relu~^2``;
+* one fused pass, in place, for the back-propagated pre-activation gradient (for the cross-entropy
+  networks the first pass already leaves ``relu~'`` in place and the second only scales it)
+  ``G[r, a P + p] = relu~'(z) (c1[r, a] + c2[r] relu~(z) + c3[r] AT[r, a P + p])``;
+* ``grad W = G @ X`` (BLAS).
 
-and finally ``grad W = G^T X`` (BLAS).  Every loss of the package has this form.
+Every loss of the package has this form.  Powers are integer products (no ``pow``).
 """
 from __future__ import annotations
 
@@ -21,100 +26,171 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
-def _act(z, rho, q, inv):
-    if z <= 0.0:
-        return 0.0
-    if z <= rho:
-        return z ** q * inv
-    return z - (1.0 - 1.0 / q) * rho
+@njit(cache=True, nogil=True, inline="always")
+def _powi(u, n):
+    out = 1.0
+    for _ in range(n):
+        out *= u
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _act(z, varrho, q):
+    """Branch-free ``relu~(z) = (varrho/q) u^q + max(z - varrho, 0)``, ``u = clip(z / varrho, 0, 1)``."""
+    u = min(max(z / varrho, 0.0), 1.0)
+    return varrho / q * _powi(u, q) + max(z - varrho, 0.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _dact(z, varrho, q):
+    """Branch-free ``relu~'(z) = u^(q-1)``."""
+    return _powi(min(max(z / varrho, 0.0), 1.0), q - 1)
 
 
 @njit(cache=True, nogil=True)
-def _dact(z, rho, q):
-    if z <= 0.0:
-        return 0.0
-    if z <= rho:
-        return (z / rho) ** (q - 1)
-    return 1.0
-
-
-@njit(cache=True, nogil=True)
-def smoothed_relu(Z, rho, q):
-    """Elementwise ``relu~`` of an array of any shape (flattened), returns a new array."""
-    out = np.empty(Z.size)
+def smoothed_relu(Z, varrho, q):
+    """Elementwise ``relu~`` of an array of any shape; returns a new array."""
     flat = Z.ravel()
-    inv = 1.0 / (q * rho ** (q - 1))
+    out = np.empty(flat.size)
     for i in range(flat.size):
-        out[i] = _act(flat[i], rho, q, inv)
+        out[i] = _act(flat[i], varrho, q)
     return out.reshape(Z.shape)
 
 
 @njit(cache=True, nogil=True)
-def smoothed_relu_grad(Z, rho, q):
+def smoothed_relu_grad(Z, varrho, q):
     """Elementwise ``relu~'``."""
-    out = np.empty(Z.size)
     flat = Z.ravel()
+    out = np.empty(flat.size)
     for i in range(flat.size):
-        out[i] = _dact(flat[i], rho, q)
+        out[i] = _dact(flat[i], varrho, q)
     return out.reshape(Z.shape)
 
 
 @njit(cache=True, nogil=True)
-def pool(Z, rho, q):
-    """``H = sum_p relu~(Z)`` and ``Q = sum_p relu~(Z)^2`` for ``Z`` of shape (n, P, M)."""
-    n, P, M = Z.shape
-    H = np.zeros((n, M))
-    Q = np.zeros((n, M))
-    inv = 1.0 / (q * rho ** (q - 1))
-    for a in range(n):
-        for p in range(P):
-            for r in range(M):
-                v = _act(Z[a, p, r], rho, q, inv)
-                H[a, r] += v
-                Q[a, r] += v * v
+def pool(ZT, P, varrho, q):
+    """``H[r, a] = sum_p relu~(ZT[r, aP+p])`` and ``Q[r, a] = sum_p relu~(.)^2``, each of shape (M, n)."""
+    M, nP = ZT.shape
+    n = nP // P
+    H = np.empty((M, n))
+    Q = np.empty((M, n))
+    c = varrho / q
+    inv = 1.0 / varrho
+    for r in range(M):
+        for a in range(n):
+            s = 0.0
+            s2 = 0.0
+            for i in range(a * P, a * P + P):
+                z = ZT[r, i]
+                u = min(max(z * inv, 0.0), 1.0)
+                v = c * _powi(u, q) + max(z - varrho, 0.0)
+                s += v
+                s2 += v * v
+            H[r, a] = s
+            Q[r, a] = s2
     return H, Q
 
 
 @njit(cache=True, nogil=True)
-def patch_acts(Z, rho, q):
-    """``relu~(Z)`` for ``Z`` of shape (n, P, M) (the teacher's per-patch activations)."""
-    return smoothed_relu(Z, rho, q)
+def pool_keep_grad(ZT, P, varrho, q):
+    """``H`` as in :func:`pool`, and ``ZT`` overwritten in place with ``relu~'(ZT)`` (cross-entropy
+    networks need only the derivative afterwards)."""
+    M, nP = ZT.shape
+    n = nP // P
+    H = np.empty((M, n))
+    c = varrho / q
+    inv = 1.0 / varrho
+    for r in range(M):
+        for a in range(n):
+            s = 0.0
+            for i in range(a * P, a * P + P):
+                z = ZT[r, i]
+                u = min(max(z * inv, 0.0), 1.0)
+                d = _powi(u, q - 1)
+                s += c * d * u + max(z - varrho, 0.0)
+                ZT[r, i] = d
+            H[r, a] = s
+    return H
 
 
 @njit(cache=True, nogil=True)
-def backprop(Z, c1, c2, c3, AT, rho, q):
-    """``G = relu~'(Z) * (c1[n, r] + c2[r] relu~(Z) + c3[r] AT)``; pass ``AT`` of shape (0, 0, 0) if unused."""
-    n, P, M = Z.shape
-    G = np.empty((n, P, M))
-    inv = 1.0 / (q * rho ** (q - 1))
-    use_a = False
+def scale_grad(D, P, C1):
+    """``D[r, aP+p] *= C1[r, a]`` in place (the pre-activation gradient of a cross-entropy network)."""
+    M, nP = D.shape
+    n = nP // P
     for r in range(M):
-        if c2[r] != 0.0:
-            use_a = True
+        for a in range(n):
+            g = C1[r, a]
+            for i in range(a * P, a * P + P):
+                D[r, i] *= g
+    return D
+
+
+@njit(cache=True, nogil=True)
+def backprop(ZT, P, C1, c2, c3, AT, varrho, q):
+    """Overwrite ``ZT`` with ``relu~'(z) (C1[r, a] + c2[r] relu~(z) + c3[r] AT[r, aP+p])``.
+
+    ``C1`` has shape (M, n); ``c2``, ``c3`` shape (M,); pass ``AT`` of shape (0, 0) when ``c3`` is unused.
+    Returns ``ZT`` (now the gradient with respect to the pre-activations).
+    """
+    M, nP = ZT.shape
+    n = nP // P
     use_t = AT.shape[0] > 0
-    for a in range(n):
-        for p in range(P):
-            for r in range(M):
-                z = Z[a, p, r]
-                if z <= 0.0:
-                    G[a, p, r] = 0.0
-                    continue
-                g = c1[a, r]
-                if use_a:
-                    g += c2[r] * _act(z, rho, q, inv)
+    c = varrho / q
+    inv = 1.0 / varrho
+    for r in range(M):
+        k2 = c2[r]
+        k3 = c3[r]
+        for a in range(n):
+            g0 = C1[r, a]
+            for i in range(a * P, a * P + P):
+                z = ZT[r, i]
+                u = min(max(z * inv, 0.0), 1.0)
+                d = _powi(u, q - 1)
+                g = g0 + k2 * (c * d * u + max(z - varrho, 0.0))
                 if use_t:
-                    g += c3[r] * AT[a, p, r]
-                G[a, p, r] = _dact(z, rho, q) * g
-    return G
+                    g += k3 * AT[r, i]
+                ZT[r, i] = d * g
+    return ZT
+
+
+@njit(cache=True, nogil=True)
+def softmax_ce(F, y):
+    """Mean cross-entropy of logits ``F`` (n, k): returns (loss, correct count, ``dL/dF`` of shape (n, k))."""
+    n, k = F.shape
+    dF = np.empty((n, k))
+    loss = 0.0
+    correct = 0
+    for a in range(n):
+        mx = F[a, 0]
+        arg = 0
+        for i in range(1, k):
+            if F[a, i] > mx:
+                mx = F[a, i]
+                arg = i
+        s = 0.0
+        for i in range(k):
+            e = np.exp(F[a, i] - mx)
+            dF[a, i] = e
+            s += e
+        loss += np.log(s) - (F[a, y[a]] - mx)
+        for i in range(k):
+            dF[a, i] /= s * n
+        dF[a, y[a]] -= 1.0 / n
+        if arg == y[a]:
+            correct += 1
+    return loss / n, correct, dF
 
 
 def warmup() -> None:
     """Compile every kernel on tiny inputs."""
-    Z = np.linspace(-0.2, 0.3, 24).reshape(2, 3, 4)
-    smoothed_relu(Z, 0.1, 3)
-    smoothed_relu_grad(Z, 0.1, 3)
-    pool(Z, 0.1, 3)
-    patch_acts(Z, 0.1, 3)
-    backprop(Z, np.ones((2, 4)), np.ones(4), np.zeros(4), np.zeros((0, 0, 0)), 0.1, 3)
-    backprop(Z, np.ones((2, 4)), np.ones(4), np.ones(4), Z, 0.1, 3)
+    Z = np.linspace(-0.2, 0.3, 24).reshape(4, 6)
+    for q in (3, 5):
+        smoothed_relu(Z, 0.1, q)
+        smoothed_relu_grad(Z, 0.1, q)
+        pool(Z, 3, 0.1, q)
+        backprop(Z.copy(), 3, np.ones((4, 2)), np.ones(4), np.zeros(4), np.zeros((0, 0)), 0.1, q)
+        backprop(Z.copy(), 3, np.ones((4, 2)), np.ones(4), np.ones(4), Z.copy(), 0.1, q)
+        scale_grad(Z.copy(), 3, np.ones((4, 2)))
+        pool_keep_grad(Z.copy(), 3, 0.1, q)
+    softmax_ce(np.ones((3, 2)), np.array([0, 1, 0]))

@@ -1,8 +1,8 @@
 """Losses and hand-written gradients of the three networks (AZL SL, linear head, MRP pretraining).
 
-All networks share the encoder ``h_r(X) = sum_p relu~(<w_r, x_p>)``, ``r in [M]``.  Every function takes
-the patches flattened to ``X2`` of shape (n P, d) and returns ``(loss, grads..., cache)``; the gradient
-of the encoder is always ``G^T X2`` with ``G`` from :func:`kernels.backprop`.
+All networks share the encoder ``h_r(X) = sum_p relu~(<w_r, x_p>)``, ``r in [M]``.  A :class:`Batch` holds
+the patches twice, as rows ``X2`` (n P, d) and as columns ``XT`` (d, n P), so both BLAS products of a step
+run on contiguous operands: ``ZT = W @ XT`` and ``grad W = G @ X2`` (see :mod:`kernels` for the layout).
 
 Mask expectation.  The MRP losses average over the Bernoulli(theta) keep-mask ``eps`` in closed form
 (exact full-batch GD on ``E_eps``), using ``h_r(eps X) = sum_p eps_p a_{rp}`` with ``a = relu~(<w, x>)``:
@@ -14,124 +14,153 @@ import numpy as np
 
 from . import kernels
 
-_NO_T = np.zeros((0, 0, 0))
+_NO_T = np.zeros((0, 0))
 
 
-def preact(X2: np.ndarray, W: np.ndarray, n: int, P: int) -> np.ndarray:
-    """``Z[n, p, r] = <w_r, x_p>`` by one BLAS product."""
-    return (X2 @ W.T).reshape(n, P, W.shape[0])
+class Batch:
+    """The patches of ``n`` samples in both layouts.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, P, d)
+    """
+
+    def __init__(self, X: np.ndarray):
+        self.n, self.P, self.d = X.shape
+        self.X2 = np.ascontiguousarray(X.reshape(self.n * self.P, self.d), dtype=np.float64)
+        self.XT = np.ascontiguousarray(self.X2.T)
 
 
-def softmax_ce(F: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Mean cross-entropy of logits ``F`` (n, k); returns (loss, probabilities, dL/dF)."""
-    n = F.shape[0]
-    Fs = F - F.max(axis=1, keepdims=True)
-    E = np.exp(Fs)
-    S = E.sum(axis=1, keepdims=True)
-    prob = E / S
-    loss = float(np.mean(np.log(S[:, 0]) - Fs[np.arange(n), y]))
-    dF = prob.copy()
-    dF[np.arange(n), y] -= 1.0
-    return loss, prob, dF / n
+def preact(batch: Batch, W: np.ndarray) -> np.ndarray:
+    """``ZT[r, a P + p] = <w_r, x_{a,p}>`` by one BLAS product, shape (M, n P)."""
+    return W @ batch.XT
+
+
+def encode(batch: Batch, W: np.ndarray, varrho: float, q: int) -> np.ndarray:
+    """Pooled activations ``H[r, a] = h_r(X_a)``, shape (M, n)."""
+    return kernels.pool(preact(batch, W), batch.P, varrho, int(q))[0]
+
+
+def patch_acts(batch: Batch, W: np.ndarray, varrho: float, q: int) -> np.ndarray:
+    """Per-patch activations ``A[r, a P + p] = relu~(<w_r, x_{a,p}>)``, shape (M, n P)."""
+    return kernels.smoothed_relu(preact(batch, W), varrho, int(q))
+
+
+def softmax_ce(F: np.ndarray, y: np.ndarray) -> tuple[float, int, np.ndarray]:
+    """Mean cross-entropy of logits ``F`` (n, k): (loss, number correct, dL/dF)."""
+    return kernels.softmax_ce(np.ascontiguousarray(F), np.asarray(y, dtype=np.int64))
 
 
 # --------------------------------------------------------------------------- supervised (AZL, spec 2.2)
 def azl_logits(H: np.ndarray, k: int) -> np.ndarray:
-    """``F_i = sum_{r in class i} h_r``; kernels are ordered class by class (``r = i m + j``)."""
-    n, M = H.shape
-    return H.reshape(n, k, M // k).sum(axis=2)
+    """``F[a, i] = sum_{r in class i} H[r, a]``; kernels are ordered class by class (``r = i m + j``)."""
+    M, n = H.shape
+    return H.reshape(k, M // k, n).sum(axis=1).T
 
 
-def azl_loss_grad(X2, y, W, k, P, varrho, q):
-    """Loss and gradient of the AZL network.
+def azl_loss_grad(batch: Batch, y, W, k, varrho, q):
+    """Loss and gradient of the AZL network: (loss, grad W, logits F, number correct).
 
     ``-grad_{w_{i,r}} L = E[(1_{i=y} - logit_i) sum_p relu~'(<w_{i,r}, x_p>) x_p]``.
     """
-    n = y.shape[0]
-    Z = preact(X2, W, n, P)
-    H, _ = kernels.pool(Z, varrho, q)
+    ZT = preact(batch, W)
+    H = kernels.pool_keep_grad(ZT, batch.P, varrho, int(q))
     F = azl_logits(H, k)
-    loss, prob, dF = softmax_ce(F, y)
-    m = W.shape[0] // k
-    c1 = np.repeat(dF, m, axis=1)
-    G = kernels.backprop(Z, c1, np.zeros(W.shape[0]), np.zeros(W.shape[0]), _NO_T, varrho, q)
-    return loss, G.reshape(n * P, -1).T @ X2, F
+    loss, correct, dF = softmax_ce(F, y)
+    C1 = np.repeat(dF.T, W.shape[0] // k, axis=0)
+    G = kernels.scale_grad(ZT, batch.P, C1)
+    return loss, G @ batch.X2, F, correct
 
 
 # --------------------------------------------------------------------------- linear head (spec 2.4 a)
-def head_loss_grad(X2, y, W, U, P, varrho, q, train_encoder=True):
-    """``F = H U^T`` with cross-entropy; returns (loss, grad W or None, grad U, F)."""
-    n = y.shape[0]
-    Z = preact(X2, W, n, P)
-    H, _ = kernels.pool(Z, varrho, q)
-    F = H @ U.T
-    loss, prob, dF = softmax_ce(F, y)
-    gU = dF.T @ H
+def head_loss_grad(batch: Batch, y, W, U, varrho, q, train_encoder=True):
+    """``F = H^T U^T`` with cross-entropy; returns (loss, grad W or None, grad U, F, number correct)."""
+    ZT = preact(batch, W)
+    H = kernels.pool_keep_grad(ZT, batch.P, varrho, int(q))
+    F = H.T @ U.T
+    loss, correct, dF = softmax_ce(F, y)
+    gU = dF.T @ H.T
     gW = None
     if train_encoder:
-        c1 = dF @ U
-        zeros = np.zeros(W.shape[0])
-        G = kernels.backprop(Z, c1, zeros, zeros, _NO_T, varrho, q)
-        gW = G.reshape(n * P, -1).T @ X2
-    return loss, gW, gU, F
+        C1 = np.ascontiguousarray((dF @ U).T)
+        gW = kernels.scale_grad(ZT, batch.P, C1) @ batch.X2
+    return loss, gW, gU, F, correct
 
 
 # --------------------------------------------------------------------------- MRP pretraining (spec 2.3)
-def mrp_pooled_loss_grad(X2, n, P, W, b, theta, varrho, q, teacher_H=None, want_b=False):
+def mrp_pooled_loss_grad(batch: Batch, W, b, theta, varrho, q, teacher_H=None, want_b=False):
     """Pooled diagonal decoder ``h'_r = b_r h_r(eps X)`` against the teacher's ``h^T_r(X)``.
 
-    ``L = 1/(2n) sum_{n,r} [(t - b theta h)^2 + b^2 theta (1 - theta) Q]``, ``Q = sum_p a_p^2``;
-    ``teacher_H=None`` means teacher = stop-gradient copy of the student (``t = h``, forward reused).
+    ``L = 1/(2n) sum_{a,r} [(t - b theta h)^2 + b^2 theta (1 - theta) Q]``, ``Q = sum_p a_p^2``;
+    ``teacher_H=None`` (shape (M, n) otherwise) means teacher = stop-gradient copy of the student
+    (``t = h``, forward reused).  Returns (loss, grad W, grad b or None, H).
     """
-    Z = preact(X2, W, n, P)
-    H, Q = kernels.pool(Z, varrho, q)
+    q = int(q)
+    n = batch.n
+    ZT = preact(batch, W)
+    H, Q = kernels.pool(ZT, batch.P, varrho, q)
     T = H if teacher_H is None else teacher_H
-    resid = T - b * theta * H
-    loss = 0.5 * float(np.sum(resid ** 2) + np.sum(b ** 2 * theta * (1 - theta) * Q)) / n
-    c1 = -resid * b * theta / n
+    bc = b[:, None]
+    resid = T - bc * theta * H
+    loss = 0.5 * float(np.sum(resid ** 2) + np.sum(bc ** 2 * theta * (1 - theta) * Q)) / n
+    C1 = -resid * bc * theta / n
     c2 = b ** 2 * theta * (1 - theta) / n
-    G = kernels.backprop(Z, c1, c2, np.zeros(W.shape[0]), _NO_T, varrho, q)
-    gW = G.reshape(n * P, -1).T @ X2
+    G = kernels.backprop(ZT, batch.P, C1, c2, np.zeros(W.shape[0]), _NO_T, varrho, q)
+    gW = G @ batch.X2
     gb = None
     if want_b:
-        gb = (np.sum(-resid * theta * H, axis=0) + b * theta * (1 - theta) * np.sum(Q, axis=0)) / n
+        gb = (np.sum(-resid * theta * H, axis=1) + b * theta * (1 - theta) * np.sum(Q, axis=1)) / n
     return loss, gW, gb, H
 
 
-def mrp_patch_loss_grad(X2, n, P, W, b, theta, varrho, q, teacher_A=None, want_b=False):
+def mrp_pooled_optimal_scale(H, Q, theta, teacher_H=None):
+    """Least-squares decoder scale ``b_r* = argmin_b L = E[t h] / (theta E[h^2] + (1 - theta) E[Q])``."""
+    T = H if teacher_H is None else teacher_H
+    num = np.sum(T * H, axis=1)
+    den = theta * np.sum(H * H, axis=1) + (1 - theta) * np.sum(Q, axis=1)
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0 / theta)
+
+
+def mrp_patch_loss_grad(batch: Batch, W, b, theta, varrho, q, teacher_A=None, want_b=False):
     """Per-patch prediction of the teacher's masked-patch activations from the visible patches.
 
     For every masked patch ``p`` (``eps_p = 0``) the decoder predicts ``a^T_{rp}`` by
-    ``c_r sum_{q visible} a_{rq}``, ``c_r = b_r / (theta P)`` (the mean over the expected visible set);
+    ``c_r sum_{p' visible} a_{rp'}``, ``c_r = b_r / (theta P)`` (the mean over the expected visible set);
     the loss averages ``1/2 sum_r sum_p (1 - eps_p)(a^T_{rp} - c_r S_{r,-p})^2`` over samples and masks:
 
     ``E = (1-theta) [Q^T - 2 c theta (h^T h - sum_p a^T_p a_p) + c^2 theta^2 ((P-2) h^2 + Q)
-    + c^2 theta (1-theta) (P-1) Q]`` per (sample, kernel).  ``teacher_A=None``: stop-gradient student.
+    + c^2 theta (1-theta) (P-1) Q]`` per (sample, kernel).  ``teacher_A=None``: stop-gradient student;
+    otherwise the teacher's per-patch activations of shape (M, n P).
     """
-    Z = preact(X2, W, n, P)
-    H, Q = kernels.pool(Z, varrho, q)
-    c = b / (theta * P)
+    q = int(q)
+    n, P = batch.n, batch.P
+    ZT = preact(batch, W)
+    H, Q = kernels.pool(ZT, P, varrho, q)
+    c = (b / (theta * P))[:, None]
     w = 1.0 - theta
+    M = W.shape[0]
     if teacher_A is None:
         HT, QT, cross = H, Q, Q
     else:
-        HT = teacher_A.sum(axis=1)
-        QT = np.einsum("npr,npr->nr", teacher_A, teacher_A)
-        cross = np.einsum("npr,npr->nr", teacher_A, kernels.patch_acts(Z, varrho, q))
+        HT = teacher_A.reshape(M, n, P).sum(axis=2)
+        QT = np.einsum("rnp,rnp->rn", teacher_A.reshape(M, n, P), teacher_A.reshape(M, n, P))
+        A = kernels.smoothed_relu(ZT, varrho, q).reshape(M, n, P)
+        cross = np.einsum("rnp,rnp->rn", teacher_A.reshape(M, n, P), A)
     body = (QT - 2 * c * theta * (HT * H - cross) + c ** 2 * theta ** 2 * ((P - 2) * H ** 2 + Q)
             + c ** 2 * theta * w * (P - 1) * Q)
     loss = 0.5 * w * float(np.sum(body)) / n
-    c1 = w * (-c * theta * HT + c ** 2 * theta ** 2 * (P - 2) * H) / n
-    c2 = w * (c ** 2 * theta ** 2 + c ** 2 * theta * w * (P - 1)) / n * np.ones(W.shape[0])
-    c3 = w * c * theta / n * np.ones(W.shape[0])
+    C1 = w * (-c * theta * HT + c ** 2 * theta ** 2 * (P - 2) * H) / n
+    cv = c[:, 0]
+    c2 = w * (cv ** 2 * theta ** 2 + cv ** 2 * theta * w * (P - 1)) / n
+    c3 = w * cv * theta / n
     if teacher_A is None:
-        G = kernels.backprop(Z, c1, c2 + c3, np.zeros(W.shape[0]), _NO_T, varrho, q)
+        G = kernels.backprop(ZT, P, C1, c2 + c3, np.zeros(M), _NO_T, varrho, q)
     else:
-        G = kernels.backprop(Z, c1, c2, c3, teacher_A, varrho, q)
-    gW = G.reshape(n * P, -1).T @ X2
+        G = kernels.backprop(ZT, P, C1, c2, c3, teacher_A, varrho, q)
+    gW = G @ batch.X2
     gb = None
     if want_b:
         dc = w * np.sum(-theta * (HT * H - cross) + c * theta ** 2 * ((P - 2) * H ** 2 + Q)
-                        + c * theta * w * (P - 1) * Q, axis=0) / n
+                        + c * theta * w * (P - 1) * Q, axis=1) / n
         gb = dc / (theta * P)
     return loss, gW, gb, H

@@ -13,7 +13,7 @@ from . import kernels, losses
 from .data import Dataset
 
 TEACHERS = ("ema", "stopgrad", "fixed")
-DECODERS = ("fixed", "learned", "patch")
+DECODERS = ("fixed", "learned", "ls", "patch")
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,9 @@ class NetConfig:
     eta_pre, T_pre : step size and step budget of pretraining.
     theta : keep probability of the mask.
     teacher : {"ema", "stopgrad", "fixed"}; tau : EMA rate.
-    decoder : {"fixed", "learned", "patch"}: pooled ``b = 1``, pooled learned ``b_r``, per-patch prediction.
+    decoder : {"fixed", "learned", "ls", "patch"}
+        Pooled ``b = 1``; pooled ``b_r`` learned by GD; pooled ``b_r`` set to its least-squares optimum at
+        every step (exact minimisation over the decoder); per-patch prediction.
     w_cap : float
         Pretraining stops when the largest kernel norm reaches ``w_cap`` (the pooled objective with a
         student-copy teacher has no fixed point).
@@ -104,41 +106,52 @@ def init_weights(rng, M: int, d: int, sigma: float) -> np.ndarray:
     return sigma * rng.standard_normal((M, d))
 
 
-def train_sl(data: Dataset, net: NetConfig, W0: np.ndarray, k: int, stop_at_fit: bool = True,
+def train_sl(data: Dataset, net: NetConfig, W0: np.ndarray, k: int, stop_at: str | None = "fit",
              track_every: int = 1) -> Run:
-    """GD on the AZL network; stops at the first step of 100 % training accuracy when asked."""
-    n, P, d = data.X.shape
-    X2 = data.X.reshape(n * P, d)
+    """GD on the AZL network for at most ``net.T`` steps.
+
+    ``stop_at="fit"`` stops at the first step of 100 % training accuracy; ``"multi"`` at the first step
+    at which every multi-view training sample is classified correctly (the end of AZL's feature-learning
+    phase, before the single-view samples are memorised); ``None`` runs all ``T`` steps.
+    """
+    if stop_at not in ("fit", "multi", None):
+        raise ValueError(f"stop_at={stop_at!r}: expected 'fit', 'multi' or None")
+    batch = losses.Batch(data.X)
     W = W0.copy()
     run = Run(W=W)
+    multi = ~data.single
     for t in range(net.T + 1):
-        loss, g, F = losses.azl_loss_grad(X2, data.y, W, k, P, net.varrho, net.q)
+        loss, g, F, correct = losses.azl_loss_grad(batch, data.y, W, k, net.varrho, net.q)
         _check(t, "SL loss", loss)
-        acc = float(np.mean(F.argmax(axis=1) == data.y))
-        if t % track_every == 0 or acc == 1.0 or t == net.T:
+        acc = correct / data.n
+        if stop_at == "multi":
+            hit = bool(np.all(F[multi].argmax(axis=1) == data.y[multi]))
+        else:
+            hit = stop_at == "fit" and correct == data.n
+        if t % track_every == 0 or hit or t == net.T:
             run.steps.append(t)
             run.loss.append(loss)
             run.train_acc.append(acc)
             run.corr.append(features_corr(W, k))
-        if (stop_at_fit and acc == 1.0) or t == net.T:
+        if hit or t == net.T:
             break
         W -= net.eta * g
         _check(t, "SL weights", W)
     run.W, run.stop_step = W, t
+    run.extra["fitted"] = bool(hit)
     return run
 
 
 def train_head(data: Dataset, net: NetConfig, W0: np.ndarray, U0: np.ndarray, k: int,
                train_encoder: bool = True, stop_at_fit: bool = False, track_every: int = 10) -> Run:
     """GD on the linear-head network ``F = H U^T`` (fine-tuning, linear probe, or the SL control)."""
-    n, P, d = data.X.shape
-    X2 = data.X.reshape(n * P, d)
+    batch = losses.Batch(data.X)
     W, U = W0.copy(), U0.copy()
     run = Run(W=W, U=U)
     for t in range(net.T + 1):
-        loss, gW, gU, F = losses.head_loss_grad(X2, data.y, W, U, P, net.varrho, net.q, train_encoder)
+        loss, gW, gU, F, correct = losses.head_loss_grad(batch, data.y, W, U, net.varrho, net.q, train_encoder)
         _check(t, "fine-tuning loss", loss)
-        acc = float(np.mean(F.argmax(axis=1) == data.y))
+        acc = correct / data.n
         if t % track_every == 0 or t == net.T:
             run.steps.append(t)
             run.loss.append(loss)
@@ -160,33 +173,41 @@ def pretrain_mrp(data: Dataset, net: NetConfig, W0: np.ndarray, k: int, track_ev
     """MRP pretraining (spec 2.3) with the named teacher and decoder; returns the encoder run.
 
     The teacher starts as a copy of the student (or ``teacher_W`` for the fixed random teacher); with
-    ``teacher="stopgrad"`` its forward pass is the student's own.
+    ``teacher="stopgrad"`` its forward pass is the student's own.  Pretraining stops after ``T_pre`` steps
+    or when the largest kernel norm reaches ``w_cap``.
     """
-    n, P, d = data.X.shape
-    X2 = data.X.reshape(n * P, d)
+    batch = losses.Batch(data.X)
     W = W0.copy()
     WT = (W0 if teacher_W is None else teacher_W).copy()
     b = np.ones(W.shape[0])
     learn_b = net.decoder == "learned"
+    ls_b = net.decoder == "ls"
     patch = net.decoder == "patch"
+    q = int(net.q)
     run = Run(W=W, b=b)
-    fixed_target = None
-    if net.teacher == "fixed":
-        ZT = losses.preact(X2, WT, n, P)
-        fixed_target = kernels.patch_acts(ZT, net.varrho, net.q) if patch else kernels.pool(ZT, net.varrho, net.q)[0]
+
+    def teacher_target():
+        if patch:
+            return losses.patch_acts(batch, WT, net.varrho, q)
+        return losses.encode(batch, WT, net.varrho, q)
+
+    fixed_target = teacher_target() if net.teacher == "fixed" else None
     for t in range(net.T_pre + 1):
         if net.teacher == "stopgrad":
             target = None
         elif net.teacher == "fixed":
             target = fixed_target
         else:
-            ZT = losses.preact(X2, WT, n, P)
-            target = kernels.patch_acts(ZT, net.varrho, net.q) if patch else kernels.pool(ZT, net.varrho, net.q)[0]
+            target = teacher_target()
+        if ls_b:
+            ZT = losses.preact(batch, W)
+            H, Q = kernels.pool(ZT, batch.P, net.varrho, q)
+            b = losses.mrp_pooled_optimal_scale(H, Q, net.theta, target)
         if patch:
-            loss, gW, gb, H = losses.mrp_patch_loss_grad(X2, n, P, W, b, net.theta, net.varrho, net.q,
+            loss, gW, gb, H = losses.mrp_patch_loss_grad(batch, W, b, net.theta, net.varrho, q,
                                                          teacher_A=target, want_b=False)
         else:
-            loss, gW, gb, H = losses.mrp_pooled_loss_grad(X2, n, P, W, b, net.theta, net.varrho, net.q,
+            loss, gW, gb, H = losses.mrp_pooled_loss_grad(batch, W, b, net.theta, net.varrho, q,
                                                           teacher_H=target, want_b=learn_b)
         _check(t, "MRP loss", loss)
         wmax = float(np.sqrt((W ** 2).sum(axis=1)).max())
@@ -200,7 +221,7 @@ def pretrain_mrp(data: Dataset, net: NetConfig, W0: np.ndarray, k: int, track_ev
         W -= net.eta_pre * gW
         _check(t, "MRP encoder weights", W)
         if learn_b:
-            b -= net.eta_pre * gb
+            b = b - net.eta_pre * gb
             _check(t, "decoder scale b", b)
         if net.teacher == "ema":
             WT = net.tau * WT + (1 - net.tau) * W
@@ -212,17 +233,15 @@ def pretrain_mrp(data: Dataset, net: NetConfig, W0: np.ndarray, k: int, track_ev
 # --------------------------------------------------------------------------- evaluation
 def encoder_features(X: np.ndarray, W: np.ndarray, varrho: float, q: int, batch: int = 512) -> np.ndarray:
     """``H(X)`` in batches, shape (n, M)."""
-    n, P, d = X.shape
+    n = X.shape[0]
     out = np.empty((n, W.shape[0]))
     for a in range(0, n, batch):
-        Xb = X[a:a + batch]
-        Z = losses.preact(Xb.reshape(-1, d), W, Xb.shape[0], P)
-        out[a:a + batch] = kernels.pool(Z, varrho, q)[0]
+        out[a:a + batch] = losses.encode(losses.Batch(X[a:a + batch]), W, varrho, q).T
     return out
 
 
 def azl_predict(X, W, k, net: NetConfig) -> np.ndarray:
-    return losses.azl_logits(encoder_features(X, W, net.varrho, net.q), k)
+    return losses.azl_logits(encoder_features(X, W, net.varrho, net.q).T, k)
 
 
 def head_predict(X, W, U, net: NetConfig) -> np.ndarray:
