@@ -408,3 +408,95 @@ _mrp_claim(
     regime=mrp_regime(theta={"quick": 1.0, "full": 1.0}, decoder={"quick": "fixed", "full": "fixed"},
                       teacher={"quick": "stopgrad", "full": "stopgrad"}),
     extra_assumption=" Ablation: theta = 1, stop-gradient student teacher.")
+
+
+# ------------------------------------------------------------------ benchmark
+def _timeit(f, reps: int) -> float:
+    """Best of ``reps`` wall-clock times (the least disturbed run on a shared machine)."""
+    import time
+
+    f()
+    best = np.inf
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _torch_steps(torch, X2, y, W, k, P, q, b, theta, teacher_H):
+    """The SL and MRP steps written with PyTorch autograd (CPU, float64)."""
+    n = y.shape[0]
+    M = W.shape[0]
+    Xt, yt = torch.from_numpy(X2), torch.from_numpy(y)
+    Wt = torch.from_numpy(W.copy()).requires_grad_(True)
+    Tt, bt = torch.from_numpy(np.ascontiguousarray(teacher_H)), torch.from_numpy(b)
+
+    def act(Z):
+        u = (Z / VARRHO).clamp(0.0, 1.0)
+        return VARRHO / q * u ** q + (Z - VARRHO).clamp(min=0.0)
+
+    def sl():
+        A = act((Xt @ Wt.T).reshape(n, P, M))
+        F = A.sum(1).reshape(n, k, M // k).sum(2)
+        loss = torch.nn.functional.cross_entropy(F, yt)
+        Wt.grad = None
+        loss.backward()
+
+    def mrp():
+        A = act((Xt @ Wt.T).reshape(n, P, M))
+        H, Q = A.sum(1), (A * A).sum(1)
+        loss = 0.5 * (((Tt - bt * theta * H) ** 2).sum() + (bt ** 2 * theta * (1 - theta) * Q).sum()) / n
+        Wt.grad = None
+        loss.backward()
+
+    return sl, mrp
+
+
+def _bench(quick: bool) -> list:
+    """One GD step of SL (AZL network) and of MRP (pooled decoder, fixed teacher) at the tier's size.
+
+    Ratios: the plain NumPy step over ours (``ratio_vs_numpy``), ours over the two matrix products of the
+    step timed alone at the same shapes (``ratio_vs_floor``, >= 1), and PyTorch-CPU autograd over ours
+    (``ratio_vs_torch``) when torch is installed.  Best-of-N timings.
+    """
+    from simulations.multiview import losses, reference
+
+    p = gain_regime().resolve("quick" if quick else "full")
+    rng = np.random.default_rng(0)
+    D = mvdata.sample(data_config(p), p["N"], rng)
+    batch = losses.Batch(D.X)
+    n, P, d, k = batch.n, batch.P, batch.d, p["k"]
+    M = k * p["m"]
+    W = 0.05 * rng.standard_normal((M, d))
+    b = np.ones(M)
+    teacher_H = losses.encode(batch, 0.15 * rng.standard_normal((M, d)), VARRHO, p["q_mrp"])
+    G = rng.standard_normal((M, n * P))
+    reps = 7 if quick else 5
+    floor = _timeit(lambda: W @ batch.XT, reps) + _timeit(lambda: G @ batch.X2, reps)
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:
+        torch = None
+    cases = {
+        "sl_step": (lambda: losses.azl_loss_grad(batch, D.y, W, k, VARRHO, p["q"]),
+                    lambda: reference.azl_grad(batch.X2, D.y, W, k, P, VARRHO, p["q"])),
+        "mrp_step": (lambda: losses.mrp_pooled_loss_grad(batch, W, b, p["theta"], VARRHO, p["q_mrp"], teacher_H),
+                     lambda: reference.mrp_pooled_grad(batch.X2, n, P, W, b, p["theta"], VARRHO, p["q_mrp"],
+                                                       teacher_H.T)),
+    }
+    torch_steps = (_torch_steps(torch, batch.X2, D.y, W, k, P, p["q"], b, p["theta"], teacher_H.T)
+                   if torch is not None else (None, None))
+    rows = []
+    for (name, (fast, ref)), tstep in zip(cases.items(), torch_steps):
+        t_fast, t_ref = _timeit(fast, reps), _timeit(ref, reps)
+        t_torch = _timeit(tstep, reps) if tstep is not None else None
+        rows.append({"case": name, "seconds": t_fast, "floor_seconds": floor, "numpy_seconds": t_ref,
+                     "ratio_vs_numpy": t_ref / t_fast, "ratio_vs_floor": t_fast / floor,
+                     "ratio_vs_torch": None if t_torch is None else t_torch / t_fast,
+                     "shape": f"n={n} P={P} d={d} M={M}"})
+    return rows
+
+
+register_bench("mrp", _bench)

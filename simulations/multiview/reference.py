@@ -30,12 +30,13 @@ def azl_grad(X2, y, W, k, P, varrho, q):
     return G.reshape(n * P, -1).T @ X2
 
 
-def mrp_pooled_grad(X2, n, P, W, b, theta, varrho, q):
-    """Gradient of the pooled MRP loss with the stop-gradient student teacher (reference)."""
+def mrp_pooled_grad(X2, n, P, W, b, theta, varrho, q, teacher_H=None):
+    """Gradient of the pooled MRP loss (reference); ``teacher_H`` of shape (n, M), or ``None`` for the
+    stop-gradient student teacher."""
     Z = (X2 @ W.T).reshape(n, P, -1)
     A = _act(Z, varrho, q)
     H = A.sum(axis=1)
-    resid = H - b * theta * H
+    resid = (H if teacher_H is None else teacher_H) - b * theta * H
     G = _dact(Z, varrho, q) * (-resid * b * theta / n)[:, None, :] + \
         _dact(Z, varrho, q) * A * (b ** 2 * theta * (1 - theta) / n)
     return G.reshape(n * P, -1).T @ X2
