@@ -129,9 +129,9 @@ def predicted_hitting_time(x0, eta, C, q_eff, A):
     return float(tensor_power.continuous_hitting_time(x0, eta, C, q_eff, A))
 
 
-def sl_hitting_time(x0, eta, k, q, varrho, mu, rho_w, A=None):
+def sl_hitting_time(x0, eta, k, q, varrho, mu, rho_w, A=None, s=2, Gamma=0.2):
     """SL: time for ``c_t`` to reach ``A`` (default ``varrho``) from ``x0``."""
-    C = growth_constant_sl(k, q, varrho, mu, rho_w)
+    C = growth_constant_sl(k, q, varrho, mu, rho_w, s, Gamma)
     return predicted_hitting_time(x0, eta, C, q, varrho if A is None else A)
 
 

@@ -1,0 +1,77 @@
+"""The fused kernels against plain NumPy, the stopping rules, the early-phase exponent fit, and the
+sharing of one training run between the claims of a family."""
+import numpy as np
+import pytest
+
+from simulations.multiview import data, experiments, kernels, losses, reference, train
+
+
+def _act(Z, varrho, q):
+    return np.where(Z <= 0, 0.0, np.where(Z <= varrho, np.clip(Z, 0, None) ** q / (q * varrho ** (q - 1)),
+                                          Z - (1 - 1 / q) * varrho))
+
+
+@pytest.mark.parametrize("q", [3, 6])
+def test_fused_pool_and_backprop_match_numpy(q):
+    rng = np.random.default_rng(0)
+    P, n, M, varrho = 5, 7, 4, 0.1
+    ZT = 0.15 * rng.standard_normal((M, n * P))
+    ZT[0, :3] = [0.0, varrho, -0.0]  # the seams of the smoothed ReLU
+    A = _act(ZT, varrho, q)
+    dA = reference._dact(ZT, varrho, q)
+    H, Q = kernels.pool(ZT, P, varrho, q)
+    assert np.allclose(H, A.reshape(M, n, P).sum(axis=2), rtol=1e-13, atol=1e-15)
+    assert np.allclose(Q, (A ** 2).reshape(M, n, P).sum(axis=2), rtol=1e-13, atol=1e-15)
+    C1, c2, c3 = rng.standard_normal((M, n)), rng.standard_normal(M), rng.standard_normal(M)
+    AT = rng.random((M, n * P))
+    G = kernels.backprop(ZT.copy(), P, C1, c2, c3, AT, varrho, q)
+    expect = dA * (np.repeat(C1, P, axis=1) + c2[:, None] * A + c3[:, None] * AT)
+    assert np.allclose(G, expect, rtol=1e-12, atol=1e-15)
+    Z2 = ZT.copy()
+    H2 = kernels.pool_keep_grad(Z2, P, varrho, q)
+    assert np.allclose(H2, H, rtol=1e-13, atol=1e-15) and np.allclose(Z2, dA, rtol=1e-13, atol=1e-15)
+
+
+def test_power_law_exponent_recovers_the_recursion():
+    for q in (3, 6):
+        c = [1e-3]
+        while c[-1] < 0.2:
+            c.append(c[-1] + 2.0 * c[-1] ** (q - 1) * (1e-3) ** -(q - 2) * 0.01)
+        assert experiments.power_law_exponent(np.array(c), 0.05) == pytest.approx(q - 1, abs=1e-9)
+    assert np.isnan(experiments.power_law_exponent(np.array([0.01, 0.2, 0.3]), 0.05))
+
+
+def test_stop_at_multi_view_fit():
+    rng = np.random.default_rng(4)
+    cfg = data.DataConfig(k=3, P=10, d=24, mu=0.3, sigma_p=0.0, sigma_n=0.04)
+    D = data.sample(cfg, 60, rng)
+    net = train.NetConfig(m=3, q=4, sigma0=0.01, eta=8.0, T=400)
+    W0 = train.init_weights(rng, 9, 24, 0.01)
+    run = train.train_sl(D, net, W0, 3, stop_at="multi")
+    F = train.azl_predict(D.X, run.W, 3, net)
+    multi = ~D.single
+    assert run.extra["fitted"] and np.all(F[multi].argmax(axis=1) == D.y[multi])
+    if run.stop_step > 0:  # one step earlier some multi-view sample was still misclassified
+        prev = train.train_sl(D, train.NetConfig(m=3, q=4, sigma0=0.01, eta=8.0, T=run.stop_step - 1), W0, 3,
+                              stop_at=None)
+        Fp = train.azl_predict(D.X, prev.W, 3, net)
+        assert not np.all(Fp[multi].argmax(axis=1) == D.y[multi])
+    with pytest.raises(ValueError, match="stop_at"):
+        train.train_sl(D, net, W0, 3, stop_at="never")
+
+
+def test_family_runs_are_shared_and_fresh_under_a_new_root():
+    from claims import mrp
+    from theorycheck.runner import replicate_rngs
+
+    p = mrp.sl_regime().resolve("quick", overrides={"k": 3, "P": 10, "d": 24, "N": 40, "n_test": 60, "m": 2,
+                                                    "T": 50})
+    a = replicate_rngs("mrp.sl.single_view_accuracy", 7, 2)
+    b = replicate_rngs("mrp.sl.lottery", 7, 2)
+    c = replicate_rngs("mrp.sl.lottery", 8, 2)
+    ra, rb, rc = mrp.run_sl(p, a[1]), mrp.run_sl(p, b[1]), mrp.run_sl(p, c[1])
+    assert ra is rb  # one run per (parameters, root, replicate), whichever claim asks
+    assert not np.array_equal(ra["W"], rc["W"])
+    assert not np.array_equal(ra["W"], mrp.run_sl(p, a[0])["W"])
+    mrp._sl_cached.cache_clear()
+    assert np.array_equal(mrp.run_sl(p, b[1])["W"], ra["W"])  # recomputed identically
