@@ -476,7 +476,7 @@ def search_region(evaluator: Evaluator, strategy, region: str, message: str, bud
         params, move = drawn if relaxed else (drawn, None)
         best = evaluator.known(params)
         if not relaxed:
-            best, used = polish(evaluator, best, region, shrink_budget - state["shrink"])
+            best, used = polish(evaluator, best, region, shrink_budget - state["shrink"], deadline)
             state["shrink"] += used
         result.counterexample = _counterexample(best, move)
         if relaxed:
@@ -527,10 +527,11 @@ def inside_neighbour(evaluator: Evaluator, params: Mapping[str, Any], move: Mapp
     return None
 
 
-def polish(evaluator: Evaluator, ev: Evaluation, region: str, allowance: int) -> tuple[Evaluation, int]:
+def polish(evaluator: Evaluator, ev: Evaluation, region: str, allowance: int,
+           deadline: float | None = None) -> tuple[Evaluation, int]:
     """Round each float (and each element of a float list) of an in-regime counterexample to 1 then 2
     significant digits when it stays in the regime and stays refuted (at most ``allowance`` new
-    evaluations); returns the result and the count."""
+    evaluations, none started after ``deadline``); returns the result and the count."""
     regime = evaluator.claim.regime
     used = 0
     best = ev
@@ -554,7 +555,7 @@ def polish(evaluator: Evaluator, ev: Evaluation, region: str, allowance: int) ->
                 continue
             known = evaluator.known(cand)
             if known is None:
-                if used >= allowance:
+                if used >= allowance or (deadline is not None and time.monotonic() > deadline):
                     return best, used
                 used += 1
                 known = evaluator(cand, region, "polish")
