@@ -456,9 +456,11 @@ def _torch_steps(torch, X2, y, W, k, P, q, b, theta, teacher_H):
 def _bench(quick: bool) -> list:
     """One GD step of SL (AZL network) and of MRP (pooled decoder, fixed teacher) at the tier's size.
 
-    Ratios: the plain NumPy step over ours (``ratio_vs_numpy``), ours over the two matrix products of the
-    step timed alone at the same shapes (``ratio_vs_floor``, >= 1), and PyTorch-CPU autograd over ours
-    (``ratio_vs_torch``) when torch is installed.  Best-of-N timings.
+    Ratios: the plain NumPy step over ours (``ratio_vs_numpy``); ours over the two dense matrix products
+    of the step timed alone (``ratio_vs_floor``: below 1 because our step multiplies only the rows that
+    are not one-hot, see ``losses.Batch``) and over those smaller products (``ratio_vs_sparse_floor``);
+    our fused step without the sparse split over the dense floor (``ratio_dense_fused_vs_floor``); and
+    PyTorch-CPU autograd over ours (``ratio_vs_torch``) when torch is installed.  Best-of-N timings.
     """
     from simulations.multiview import losses, reference
 
@@ -466,6 +468,7 @@ def _bench(quick: bool) -> list:
     rng = np.random.default_rng(0)
     D = mvdata.sample(data_config(p), p["N"], rng)
     batch = losses.Batch(D.X)
+    dense = losses.Batch(D.X, structured=False)
     n, P, d, k = batch.n, batch.P, batch.d, p["k"]
     M = k * p["m"]
     W = 0.05 * rng.standard_normal((M, d))
@@ -473,7 +476,12 @@ def _bench(quick: bool) -> list:
     teacher_H = losses.encode(batch, 0.15 * rng.standard_normal((M, d)), VARRHO, p["q_mrp"])
     G = rng.standard_normal((M, n * P))
     reps = 7 if quick else 5
-    floor = _timeit(lambda: W @ batch.XT, reps) + _timeit(lambda: G @ batch.X2, reps)
+    floor = _timeit(lambda: W @ dense.XT, reps) + _timeit(lambda: G @ dense.X2, reps)
+    if batch.structured:
+        Wc, Gd = np.ascontiguousarray(W[:, batch.cols]), rng.standard_normal((M, batch.dense_idx.size))
+        sparse_floor = _timeit(lambda: Wc @ batch.XdT, reps) + _timeit(lambda: Gd @ batch.Xd, reps)
+    else:
+        sparse_floor = floor
     try:
         import torch
         torch.set_num_threads(1)
@@ -481,21 +489,26 @@ def _bench(quick: bool) -> list:
         torch = None
     cases = {
         "sl_step": (lambda: losses.azl_loss_grad(batch, D.y, W, k, VARRHO, p["q"]),
-                    lambda: reference.azl_grad(batch.X2, D.y, W, k, P, VARRHO, p["q"])),
+                    lambda: losses.azl_loss_grad(dense, D.y, W, k, VARRHO, p["q"]),
+                    lambda: reference.azl_grad(dense.X2, D.y, W, k, P, VARRHO, p["q"])),
         "mrp_step": (lambda: losses.mrp_pooled_loss_grad(batch, W, b, p["theta"], VARRHO, p["q_mrp"], teacher_H),
-                     lambda: reference.mrp_pooled_grad(batch.X2, n, P, W, b, p["theta"], VARRHO, p["q_mrp"],
+                     lambda: losses.mrp_pooled_loss_grad(dense, W, b, p["theta"], VARRHO, p["q_mrp"], teacher_H),
+                     lambda: reference.mrp_pooled_grad(dense.X2, n, P, W, b, p["theta"], VARRHO, p["q_mrp"],
                                                        teacher_H.T)),
     }
-    torch_steps = (_torch_steps(torch, batch.X2, D.y, W, k, P, p["q"], b, p["theta"], teacher_H.T)
+    torch_steps = (_torch_steps(torch, dense.X2, D.y, W, k, P, p["q"], b, p["theta"], teacher_H.T)
                    if torch is not None else (None, None))
     rows = []
-    for (name, (fast, ref)), tstep in zip(cases.items(), torch_steps):
-        t_fast, t_ref = _timeit(fast, reps), _timeit(ref, reps)
+    for (name, (fast, fused_dense, ref)), tstep in zip(cases.items(), torch_steps):
+        t_fast, t_dense, t_ref = _timeit(fast, reps), _timeit(fused_dense, reps), _timeit(ref, reps)
         t_torch = _timeit(tstep, reps) if tstep is not None else None
-        rows.append({"case": name, "seconds": t_fast, "floor_seconds": floor, "numpy_seconds": t_ref,
+        rows.append({"case": name, "seconds": t_fast, "dense_fused_seconds": t_dense, "numpy_seconds": t_ref,
+                     "floor_seconds": floor, "sparse_floor_seconds": sparse_floor,
                      "ratio_vs_numpy": t_ref / t_fast, "ratio_vs_floor": t_fast / floor,
+                     "ratio_vs_sparse_floor": t_fast / sparse_floor, "ratio_dense_fused_vs_floor": t_dense / floor,
                      "ratio_vs_torch": None if t_torch is None else t_torch / t_fast,
-                     "shape": f"n={n} P={P} d={d} M={M}"})
+                     "shape": f"n={n} P={P} d={d} M={M}, dense rows {batch.dense_idx.size if batch.structured else n * P}"
+                              f" of {n * P}"})
     return rows
 
 

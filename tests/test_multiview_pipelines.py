@@ -75,3 +75,37 @@ def test_family_runs_are_shared_and_fresh_under_a_new_root():
     assert not np.array_equal(ra["W"], mrp.run_sl(p, a[0])["W"])
     mrp._sl_cached.cache_clear()
     assert np.array_equal(mrp.run_sl(p, b[1])["W"], ra["W"])  # recomputed identically
+
+
+def test_structured_batch_equals_dense_products():
+    rng = np.random.default_rng(5)
+    cfg = data.DataConfig(k=4, P=16, d=40, mu=0.2, s=3.0, sigma_p=0.0, sigma_n=0.05)
+    D = data.sample(cfg, 30, rng)
+    sparse, dense = losses.Batch(D.X), losses.Batch(D.X, structured=False)
+    assert sparse.structured and not dense.structured
+    W = 0.1 * rng.standard_normal((8, 40))
+    G = rng.standard_normal((8, 30 * 16))
+    assert np.allclose(sparse.forward(W), W @ dense.X2.T, rtol=1e-13, atol=1e-15)
+    assert np.allclose(sparse.backward(G), G @ dense.X2, rtol=1e-12, atol=1e-13)
+    a = losses.azl_loss_grad(sparse, D.y, W, 4, 0.1, 5)
+    b = losses.azl_loss_grad(dense, D.y, W, 4, 0.1, 5)
+    assert a[0] == pytest.approx(b[0], rel=1e-13) and np.allclose(a[1], b[1], rtol=1e-11, atol=1e-14)
+    noisy = data.sample(data.DataConfig(k=4, P=16, d=40, sigma_p=0.05, gamma=0.01), 10, rng)
+    assert not losses.Batch(noisy.X).structured  # dense feature noise: no one-hot rows
+
+
+def test_structured_gradient_matches_finite_differences():
+    rng = np.random.default_rng(6)
+    cfg = data.DataConfig(k=3, P=10, d=16, mu=0.3, s=3.0, sigma_p=0.0, sigma_n=0.2)
+    D = data.sample(cfg, 6, rng)
+    B = losses.Batch(D.X)
+    assert B.structured
+    W = 0.15 * rng.standard_normal((6, 16))
+    g = losses.azl_loss_grad(B, D.y, W, 3, 0.1, 3)[1]
+    fd = np.zeros_like(W)
+    for idx in np.ndindex(W.shape):
+        Wp, Wm = W.copy(), W.copy()
+        Wp[idx] += 1e-6
+        Wm[idx] -= 1e-6
+        fd[idx] = (losses.azl_loss_grad(B, D.y, Wp, 3, 0.1, 3)[0] - losses.azl_loss_grad(B, D.y, Wm, 3, 0.1, 3)[0]) / 2e-6
+    assert np.abs(g - fd).max() < 1e-7 * max(1.0, np.abs(fd).max())

@@ -155,6 +155,35 @@ def backprop(ZT, P, C1, c2, c3, AT, varrho, q):
 
 
 @njit(cache=True, nogil=True)
+def assemble_preact(Zd, dense_idx, oh_idx, oh_col, oh_val, W, nP):
+    """``ZT`` (M, n P) from the dense rows' product ``Zd`` (M, n_dense) and the one-nonzero rows:
+    ``ZT[:, dense_idx[j]] = Zd[:, j]``, ``ZT[:, oh_idx[j]] = W[:, oh_col[j]] oh_val[j]``."""
+    M = W.shape[0]
+    ZT = np.empty((M, nP))
+    for r in range(M):
+        for j in range(dense_idx.size):
+            ZT[r, dense_idx[j]] = Zd[r, j]
+        for j in range(oh_idx.size):
+            ZT[r, oh_idx[j]] = W[r, oh_col[j]] * oh_val[j]
+    return ZT
+
+
+@njit(cache=True, nogil=True)
+def split_grad(G, dense_idx, oh_idx, oh_col, oh_val, d):
+    """The dense rows' columns of ``G`` (M, n_dense) for a BLAS product, and the one-nonzero rows'
+    contribution ``sum_j G[:, oh_idx[j]] oh_val[j] e_{oh_col[j]}`` to ``G @ X`` (M, d)."""
+    M = G.shape[0]
+    Gd = np.empty((M, dense_idx.size))
+    gW = np.zeros((M, d))
+    for r in range(M):
+        for j in range(dense_idx.size):
+            Gd[r, j] = G[r, dense_idx[j]]
+        for j in range(oh_idx.size):
+            gW[r, oh_col[j]] += G[r, oh_idx[j]] * oh_val[j]
+    return Gd, gW
+
+
+@njit(cache=True, nogil=True)
 def softmax_ce(F, y):
     """Mean cross-entropy of logits ``F`` (n, k): returns (loss, correct count, ``dL/dF`` of shape (n, k))."""
     n, k = F.shape
@@ -194,3 +223,7 @@ def warmup() -> None:
         scale_grad(Z.copy(), 3, np.ones((4, 2)))
         pool_keep_grad(Z.copy(), 3, 0.1, q)
     softmax_ce(np.ones((3, 2)), np.array([0, 1, 0]))
+    idx = np.array([0, 2], dtype=np.int64)
+    oh = np.array([1], dtype=np.int64)
+    Zd = assemble_preact(np.ones((4, 2)), idx, oh, oh, np.ones(1), np.ones((4, 3)), 3)
+    split_grad(Zd, idx, oh, oh, np.ones(1), 3)

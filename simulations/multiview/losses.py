@@ -1,8 +1,9 @@
 """Losses and hand-written gradients of the three networks (AZL SL, linear head, MRP pretraining).
 
 All networks share the encoder ``h_r(X) = sum_p relu~(<w_r, x_p>)``, ``r in [M]``.  A :class:`Batch` holds
-the patches twice, as rows ``X2`` (n P, d) and as columns ``XT`` (d, n P), so both BLAS products of a step
-run on contiguous operands: ``ZT = W @ XT`` and ``grad W = G @ X2`` (see :mod:`kernels` for the layout).
+the patches laid out for both products of a step, ``ZT = W X^T`` (:meth:`Batch.forward`) and
+``grad W = G X`` (:meth:`Batch.backward`), on contiguous operands and using the data's exact sparsity
+(see :mod:`kernels` for the layout).
 
 Mask expectation.  The MRP losses average over the Bernoulli(theta) keep-mask ``eps`` in closed form
 (exact full-batch GD on ``E_eps``), using ``h_r(eps X) = sum_p eps_p a_{rp}`` with ``a = relu~(<w, x>)``:
@@ -18,22 +19,66 @@ _NO_T = np.zeros((0, 0))
 
 
 class Batch:
-    """The patches of ``n`` samples in both layouts.
+    """The patches of ``n`` samples, laid out for the two products of a step.
+
+    Exact structure.  When the Gaussian noise sits only on the noise patches, is projected off span(V)
+    and gamma = 0, a feature patch ``z_p v`` has a single nonzero coordinate and a noise patch is zero on
+    the 2k feature coordinates.  The rows with at most one nonzero (``oh_*``: row, column, value) then
+    enter both products by a gather / scatter, and only the other rows, restricted to the columns they
+    use, go through BLAS.  The split is exact (the same sums, in another order) and is used when at least
+    ``min_sparse`` of the rows have one nonzero; otherwise every row is dense.
 
     Parameters
     ----------
     X : ndarray, shape (n, P, d)
+    structured : bool
+        Allow the split (``False`` forces two dense products).
+    min_sparse : float
+        Smallest fraction of one-nonzero rows for which the split is used.
     """
 
-    def __init__(self, X: np.ndarray):
+    def __init__(self, X: np.ndarray, structured: bool = True, min_sparse: float = 0.2):
         self.n, self.P, self.d = X.shape
         self.X2 = np.ascontiguousarray(X.reshape(self.n * self.P, self.d), dtype=np.float64)
-        self.XT = np.ascontiguousarray(self.X2.T)
+        nnz = np.count_nonzero(self.X2, axis=1)
+        one = nnz <= 1
+        self.structured = bool(structured and one.mean() >= min_sparse)
+        if self.structured:
+            self.oh_idx = np.flatnonzero(one).astype(np.int64)
+            rows = self.X2[self.oh_idx]
+            self.oh_col = np.abs(rows).argmax(axis=1).astype(np.int64)
+            self.oh_val = rows[np.arange(rows.shape[0]), self.oh_col].copy()
+            self.dense_idx = np.flatnonzero(~one).astype(np.int64)
+            Xd = self.X2[self.dense_idx]
+            cols = np.flatnonzero(np.any(Xd != 0, axis=0))
+            if cols.size and cols[-1] - cols[0] + 1 == cols.size:  # a contiguous block: use a slice
+                cols = slice(int(cols[0]), int(cols[-1]) + 1)
+            self.cols = cols
+            self.Xd = np.ascontiguousarray(Xd[:, self.cols])
+            self.XdT = np.ascontiguousarray(self.Xd.T)
+        else:
+            self.XT = np.ascontiguousarray(self.X2.T)
+
+    def forward(self, W: np.ndarray) -> np.ndarray:
+        """``ZT[r, a P + p] = <w_r, x_{a,p}>``, shape (M, n P)."""
+        if not self.structured:
+            return W @ self.XT
+        Zd = W[:, self.cols] @ self.XdT
+        return kernels.assemble_preact(Zd, self.dense_idx, self.oh_idx, self.oh_col, self.oh_val, W,
+                                       self.n * self.P)
+
+    def backward(self, G: np.ndarray) -> np.ndarray:
+        """``G @ X2`` for ``G`` of shape (M, n P): the gradient in ``W`` of a pre-activation gradient."""
+        if not self.structured:
+            return G @ self.X2
+        Gd, gW = kernels.split_grad(G, self.dense_idx, self.oh_idx, self.oh_col, self.oh_val, self.d)
+        gW[:, self.cols] += Gd @ self.Xd
+        return gW
 
 
 def preact(batch: Batch, W: np.ndarray) -> np.ndarray:
-    """``ZT[r, a P + p] = <w_r, x_{a,p}>`` by one BLAS product, shape (M, n P)."""
-    return W @ batch.XT
+    """``ZT[r, a P + p] = <w_r, x_{a,p}>``, shape (M, n P) (see :meth:`Batch.forward`)."""
+    return batch.forward(W)
 
 
 def encode(batch: Batch, W: np.ndarray, varrho: float, q: int) -> np.ndarray:
@@ -69,7 +114,7 @@ def azl_loss_grad(batch: Batch, y, W, k, varrho, q):
     loss, correct, dF = softmax_ce(F, y)
     C1 = np.repeat(dF.T, W.shape[0] // k, axis=0)
     G = kernels.scale_grad(ZT, batch.P, C1)
-    return loss, G @ batch.X2, F, correct
+    return loss, batch.backward(G), F, correct
 
 
 # --------------------------------------------------------------------------- linear head (spec 2.4 a)
@@ -83,7 +128,7 @@ def head_loss_grad(batch: Batch, y, W, U, varrho, q, train_encoder=True):
     gW = None
     if train_encoder:
         C1 = np.ascontiguousarray((dF @ U).T)
-        gW = kernels.scale_grad(ZT, batch.P, C1) @ batch.X2
+        gW = batch.backward(kernels.scale_grad(ZT, batch.P, C1))
     return loss, gW, gU, F, correct
 
 
@@ -106,7 +151,7 @@ def mrp_pooled_loss_grad(batch: Batch, W, b, theta, varrho, q, teacher_H=None, w
     C1 = -resid * bc * theta / n
     c2 = b ** 2 * theta * (1 - theta) / n
     G = kernels.backprop(ZT, batch.P, C1, c2, np.zeros(W.shape[0]), _NO_T, varrho, q)
-    gW = G @ batch.X2
+    gW = batch.backward(G)
     gb = None
     if want_b:
         gb = (np.sum(-resid * theta * H, axis=1) + b * theta * (1 - theta) * np.sum(Q, axis=1)) / n
@@ -157,7 +202,7 @@ def mrp_patch_loss_grad(batch: Batch, W, b, theta, varrho, q, teacher_A=None, wa
         G = kernels.backprop(ZT, P, C1, c2 + c3, np.zeros(M), _NO_T, varrho, q)
     else:
         G = kernels.backprop(ZT, P, C1, c2, c3, teacher_A, varrho, q)
-    gW = G @ batch.X2
+    gW = batch.backward(G)
     gb = None
     if want_b:
         dc = w * np.sum(-theta * (HT * H - cross) + c * theta ** 2 * ((P - 2) * H ** 2 + Q)
