@@ -987,11 +987,15 @@ def format_report(report: Mapping) -> str:
             lines.append("    cut short by the time limit")
         if reg["inconclusive"]:
             lines.append(f"    {len(reg['inconclusive'])} inconclusive setting(s)")
+        timeouts = sum("TimeoutError" in (e["error"] or "") for e in reg["errors"])
         if reg["errors"] and reg["counts"].get("error", 0) == reg["evaluated"]:
-            lines.append("    every setting raised: the model is not defined past this assumption "
-                         "(a precondition of the simulation, not a testable assumption)"
-                         if reg["region"] != IN_REGIME else
-                         "    every setting raised: the claim errors inside its own regime")
+            if timeouts == len(reg["errors"]):
+                lines.append("    every setting hit the per-setting timeout")
+            elif reg["region"] != IN_REGIME and not timeouts:
+                lines.append("    every setting raised: the model is not defined past this assumption "
+                             "(a precondition of the simulation, not a testable assumption)")
+            else:
+                lines.append("    every setting raised" + (" or timed out" if timeouts else ""))
         for e in reg["errors"][:2]:
             shown = ", ".join(f"{k}={_short(v)}" for k, v in e["params"].items())
             lines.append(f"    error at {shown}: {_first_line(e['error'])}")
