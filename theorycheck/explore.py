@@ -833,10 +833,10 @@ def draw_figure(claim: Claim, report: Mapping, path: str | Path, tier: str = "qu
                         tolerance=cx["tolerance"], error=None, elapsed_s=0).margin(claim.comparison))
         if x is not None and y is not None:
             cx_points.append((x, y, reg["region"]))
-    for x, y, region in cx_points:
+    for k, (x, y, region) in enumerate(cx_points):
         ax.scatter([x], [y], marker="*", s=260, facecolors="none", edgecolors="k", linewidths=1.3)
         ax.annotate(region if region != IN_REGIME else "in regime", (x, y), textcoords="offset points",
-                    xytext=(6, 6), fontsize=7)
+                    xytext=(6, 6 - 10 * k), fontsize=7)  # stacked, so coinciding stars stay legible
     log_axes = set()
     for name, axis in zip(axes_names, ("x", "y")):
         values = [_axis_values(claim, name, ev["params"]) for ev in evals]
