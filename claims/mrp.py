@@ -17,13 +17,14 @@ Deviations from the spec, stated in every claim's ``assumption``:
   own feature patches fires the losing view's patches (measured: the loser catches up), which the
   large-d limit of the theory removes (spec 8);
 * rho_w = 0.03 (spec 0.1), mu = 0.02 (about one single-view training sample per class, AZL's
-  mu N / k = k^0.2);
+  mu N / k = k^0.2), off-class sparsity s = 3 (spec 2: with fewer off-class features the weak view alone
+  classifies the single-view samples of a class that learned the other view);
 * SL: q = 6, m = 6, sigma_0 = 0.012 (spec: q = 3, sigma_0 = 1/k puts Lambda^(0) above varrho), measured at
   the first step at which every multi-view training sample is classified correctly (the end of AZL's
   feature-learning phase, before the single-view samples are memorised);
 * MRP: q = 3, sigma_0 = 0.03, teacher = a fixed random encoder of init scale sigma_T = 0.15 (spec 7's
-  fixed-teacher ablation; the stop-gradient and EMA teachers have no fixed point and the spec's
-  least-squares decoder removes the growth, see docs/mrp_study.md), decoder b = 1, the loss averaged
+  fixed-teacher ablation; with the stop-gradient and EMA teachers the pooled objective has no fixed
+  point, and the exact least-squares decoder scale removes the growth, see docs/mrp_study.md), decoder b = 1, the loss averaged
   over the mask in closed form, a fixed budget of T_pre steps.
 """
 from __future__ import annotations

@@ -44,7 +44,6 @@ def smoothed_relu_derivative_expr(q=q_s, varrho=rho_s) -> sp.Piecewise:
 
 def check_smoothed_relu(q: int = 3, varrho: float = sp.Rational(1, 10)) -> tuple:
     """(value jump, slope jump) at ``z = varrho`` and the derivative residual; all simplify to 0."""
-    f = smoothed_relu_expr(q, varrho)
     lo = z ** q / (q * varrho ** (q - 1))
     hi = z - (1 - sp.Integer(1) / q) * varrho
     return (sp.simplify((lo - hi).subs(z, varrho)),
