@@ -124,7 +124,7 @@ def thread_report() -> dict:
     import numba
     from threadpoolctl import threadpool_info
 
-    return {"env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")},
+    return {"env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
             "blas": sorted({p["num_threads"] for p in threadpool_info()}), "numba": numba.get_num_threads(),
             "pid": os.getpid()}
 

@@ -27,13 +27,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
+# NUMBA_NUM_THREADS is deliberately absent: Numba re-reads it at every compilation and refuses to see it
+# changed once its thread pool runs (Dask's nanny writes these variables into the parent's environment
+# for good).  Numba is limited at run time instead, with ``numba.set_num_threads(1)``.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 SINGLE_THREAD_ENV = {k: "1" for k in THREAD_VARS}
-# What a parent may put in its own environment for the children it spawns: not NUMBA_NUM_THREADS, which
-# Numba re-reads at every compilation and refuses to see changed once its thread pool runs.  Children
-# limit Numba themselves (``limit_threads``).
-PARENT_ENV = {k: v for k, v in SINGLE_THREAD_ENV.items() if k != "NUMBA_NUM_THREADS"}
 
 
 # ------------------------------------------------------------------------------------------ thread limits
@@ -45,21 +44,25 @@ def limit_threads() -> None:
 
     The environment variables cover libraries loaded later; libraries already loaded (NumPy's BLAS, when
     the worker imported NumPy before this ran) are limited at run time through ``threadpoolctl`` when it
-    is installed, and Numba through ``numba.set_num_threads``.
+    is installed, and Numba through ``numba.set_num_threads`` (never through NUMBA_NUM_THREADS, see above).
     """
     global _limited
     os.environ.update(SINGLE_THREAD_ENV)
+    _single_numba_thread()  # first: starting Numba's threading layer may load an OpenMP runtime
     try:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)
     except ImportError:
         pass
-    if "numba" in sys.modules:
-        import numba
-
-        numba.set_num_threads(1)
     _limited = True
+
+
+def _single_numba_thread() -> None:
+    """One Numba thread for the calling thread (Numba's limit is per calling thread)."""
+    import numba
+
+    numba.set_num_threads(1)
 
 
 _warned = False
@@ -176,6 +179,7 @@ def run_task(task: Task, claim=None) -> dict:
     if claim is None:
         if not _limited:
             limit_threads()
+        _single_numba_thread()
         try:
             claim = resolve_claim(task.claim_id, task.modules)
         except Exception as exc:  # reported as the replicate's error, like a failing measurement
@@ -231,7 +235,7 @@ class LocalProcesses:
 
     def __init__(self, workers: int):
         self.slots = int(workers)
-        self._env = _environ(PARENT_ENV)
+        self._env = _environ(SINGLE_THREAD_ENV)
         self._env.__enter__()
         self.pool = self._start()
 

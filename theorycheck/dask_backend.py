@@ -20,7 +20,7 @@ import time
 import uuid
 from concurrent.futures import CancelledError, Future
 
-from .backends import SINGLE_THREAD_ENV, Task, run_task
+from .backends import SINGLE_THREAD_ENV, Task, limit_threads, run_task
 
 
 def _need_distributed():
@@ -69,6 +69,7 @@ class DaskBackend:
         if address == "local":
             self.cluster = local_cluster(workers)
             self.client = distributed.Client(self.cluster)
+            self.client.run(limit_threads)
             self.name = "dask local cluster"
         else:
             try:
