@@ -32,6 +32,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; allowed: a number > 0") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not allowed; allowed: a finite number > 0")
+    return value
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
@@ -91,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="DIR", help="results store (counterexamples persist there)")
     s.add_argument("--seeds", type=_positive_int, help="replicates per setting (default: the claim's quick tier)")
     s.add_argument("--seed", type=_int, default=None)
+    s.add_argument("--time-limit", type=_positive_float, default=None, metavar="SECONDS",
+                   help="wall-clock limit per claim (half to the regime, the rest shared by the assumptions)")
+    s.add_argument("--eval-timeout", type=_positive_float, default=None, metavar="SECONDS",
+                   help="stop one setting past this and count it as an error")
+    s.add_argument("--shrink-budget", type=_positive_int, default=None, metavar="N",
+                   help="settings spent shrinking a counterexample (default: the budget)")
     s.add_argument("--quiet", action="store_true")
     return p
 

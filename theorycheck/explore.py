@@ -867,18 +867,9 @@ def draw_figure(claim: Claim, report: Mapping, path: str | Path, tier: str = "qu
         title += ("\nboundary: other parameters at the in-regime counterexample" if inside else
                   f"\nboundary: other parameters at their {tier} defaults")
     ax.set_title(title, fontsize=9)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    import matplotlib.pyplot as plt
+    from .plots import save_figure
 
-    try:
-        fig.savefig(tmp, dpi=130, bbox_inches="tight")
-        tmp.replace(path)
-    finally:
-        plt.close(fig)
-        tmp.unlink(missing_ok=True)
-    return path
+    return save_figure(fig, path)
 
 
 def _axis_label(claim: Claim, name: str) -> str:
@@ -1028,7 +1019,8 @@ def run_cli(args) -> int:
         for claim in claims:
             reports.append(explore(claim, budget=args.budget, outside_regime=args.outside_regime,
                                    n_seeds=args.seeds, root=root, out=out, log=log,
-                                   time_limit=getattr(args, "time_limit", None), store=store))
+                                   time_limit=args.time_limit, eval_timeout=args.eval_timeout,
+                                   shrink_budget=args.shrink_budget, store=store))
             if args.json != "-":
                 print(format_report(reports[-1]), flush=True)
     except KeyboardInterrupt:
