@@ -134,7 +134,7 @@ def test_divergence_is_reported():
     D = data.sample(cfg, 20, rng)
     # the squared reconstruction error overflows once the step size throws the kernels far out
     net = train.NetConfig(m=2, eta_pre=1e150, T_pre=20, w_cap=np.inf, teacher="fixed")
-    with pytest.raises(FloatingPointError, match="step"):
+    with pytest.raises(FloatingPointError, match="step"), np.errstate(over="ignore"):
         train.pretrain_mrp(D, net, train.init_weights(rng, 6, 12, 0.3), 3)
 
 
