@@ -114,6 +114,11 @@ _MRP_CONSTRAINTS = [
     Constraint("polynomial_phase",
                lambda p: p["sigma0_mrp"] * np.sqrt(2 * np.log(p["k"] * p["m"])) <= VARRHO,
                "sigma0_mrp sqrt(2 log km) <= varrho (no feature captured at step 0)", ("sigma0_mrp", "k", "m")),
+    # MRP Thm 1-2 speak of T = poly(k)/eta iterations; the fixed-teacher student converges by eta t ~ 100
+    Constraint("pretraining_budget", lambda p: p["eta_pre"] * p["T_pre"] >= 100,
+               "eta_pre * T_pre >= 100 (the theorems' T = poly(k)/eta pretraining steps)", ("eta_pre", "T_pre")),
+    Constraint("finetuning_budget", lambda p: p["eta_ft"] * p["T_ft"] >= 100,
+               "eta_ft * T_ft >= 100 (the theorems' T' = poly(k)/eta fine-tuning steps)", ("eta_ft", "T_ft")),
 ]
 
 
