@@ -59,10 +59,10 @@ VARRHO = 0.1
 
 # ------------------------------------------------------------------ regime
 DATA_PARAMS = [
-    Param("k", 6, 10, kind="int", low=3, high=30, search=(3, 6), doc="classes"),
+    Param("k", 6, 20, kind="int", low=3, high=30, search=(3, 6), doc="classes"),
     Param("P", 25, 36, kind="int", low=8, high=900, search=(12, 25), doc="patches per sample"),
     Param("d", 128, 256, kind="int", low=16, high=1024, search=(48, 128), doc="patch dimension"),
-    Param("N", 300, 500, kind="int", low=20, high=5000, search=(60, 300), doc="training samples"),
+    Param("N", 300, 1000, kind="int", low=20, high=5000, search=(60, 300), doc="training samples"),
     Param("s", 3.0, 3.0, low=0.0, high=10.0, doc="off-class sparsity: each off-class feature w.p. s/k"),
     Param("mu", 0.02, 0.02, low=0.0, high=0.5, doc="single-view fraction"),
     Param("rho_w", 0.03, 0.03, low=0.0, high=1.0, doc="weak-view scale in single-view samples"),
@@ -226,7 +226,7 @@ def _report(out: dict, key: str, extras=()) -> dict:
 
 SL_EXTRAS = ("sv", "mv", "one_view", "f2", "f0", "stop")
 MRP_EXTRAS = ("coverage", "coverage_teacher", "purity_below_03", "purity_median", "ft_sv", "ft_mv", "lp_sv",
-              "ctl_sv", "retained")
+              "ctl_sv", "retained", "ft_memorised_single", "noise_single_ft")
 
 
 # ------------------------------------------------------------------ claim builders
@@ -238,7 +238,7 @@ def _sl_claim(cid, statement, key, predicted, tol, neg, neg_label, label, expect
         predict=predicted if callable(predicted) else (lambda p: predicted),
         measure=measure or (lambda p, rng: _report(run_sl(p, rng), key, SL_EXTRAS)),
         tolerance=Tolerance(tol), negative_control=neg if callable(neg) else (lambda p: neg), negative_label=neg_label,
-        seeds=seeds or {"quick": 16, "full": 16}, comparison=comparison, expected=expected, finding=finding,
+        seeds=seeds or {"quick": 16, "full": 12}, comparison=comparison, expected=expected, finding=finding,
         assumption=DATA_ASSUMPTION + SL_ASSUMPTION + extra_assumption, measured_label=label))
 
 
@@ -250,7 +250,7 @@ def _mrp_claim(cid, statement, key, predicted, tol, neg, neg_label, label, expec
         regime=regime or mrp_regime(), predict=lambda p: predicted,
         measure=lambda p, rng: _report(run_mrp(p, rng, finetune), key, extras),
         tolerance=Tolerance(tol), negative_control=lambda p: neg, negative_label=neg_label,
-        seeds=seeds or {"quick": 8, "full": 10}, expected=expected, finding=finding,
+        seeds=seeds or {"quick": 8, "full": 6}, expected=expected, finding=finding,
         assumption=DATA_ASSUMPTION + MRP_ASSUMPTION + extra_assumption, measured_label=label))
 
 
@@ -330,7 +330,7 @@ ENSEMBLE = _sl_claim(
     "no ensemble gain: one model's 1/2 in place of 1 - 2^-K (residual 1/2 - (1 - 2^-K) +- 0.1)",
     "ensemble single-view accuracy - (1 - ((1 - f_2)/2)^K)",
     regime=sl_regime(extra=[Param("K", 3, 3, kind="int", low=2, high=10, doc="ensemble size")]),
-    seeds={"quick": 8, "full": 10}, measure=_ensemble_measure,
+    seeds={"quick": 8, "full": 5}, measure=_ensemble_measure,
     source_note=" [ours: the finite-k form with the measured f_2]",
     extra_assumption=" The K models share the training set and differ in their init; their outputs F are "
                      "averaged.")
@@ -341,8 +341,37 @@ _sl_claim(
     "about half of the single-view test samples (accuracy in [0.35, 0.65]): the gap comes from the "
     "lottery, not from the single-view training samples.",
     "sv", 0.5, 0.15, 1.0, "MRP-FT value (1.0 +- 0.15)", "single-view test accuracy, mu = 0",
-    regime=sl_regime(mu={"quick": 0.0, "full": 0.0}),
+    regime=sl_regime(mu={"quick": 0.0, "full": 0.0}), seeds={"quick": 16, "full": 6},
     extra_assumption=" mu = 0 in training; the test set is still drawn from D_s.")
+
+
+# C13: the noise that makes memorisation visible, at a k where SL reaches 100 % training accuracy in budget
+MEMORY_DATA = {"sigma_n": {"quick": 0.08, "full": 0.08}, "mu": {"quick": 0.1, "full": 0.1},
+               "k": {"full": 10}, "N": {"full": 500}}
+MEMORY_ASSUMPTION = (" C13 setting: sigma_n = 0.08 (noise patches strong enough to be memorised), mu = 0.1 (a few "
+                     "single-view training samples per class); full tier at k = 10, N = 500.")
+
+
+def _memorised(p, rng):
+    o = run_sl(p, rng)
+    if not np.isfinite(o["memorised"]):
+        raise ValueError("no single-view training sample needs memorisation (no one-view class has a single-view "
+                         "sample whose strong view is the unlearned one); raise mu or N")
+    return _report(o, "memorised", SL_EXTRAS + ("n_need_memory", "memorised_single", "noise_single", "train_acc"))
+
+
+_sl_claim(
+    "mrp.sl.noise_memorisation",
+    "AZL Thm 1: SL reaches 100 % training accuracy by memorising noise: of the single-view training samples "
+    "its learned features cannot fit (one-view class, strong view the unlearned one), the fraction "
+    "classified correctly only through their noise patches is about 1 (>= 0.7, spec C13).",
+    "memorised", 1.0, 0.3, 0.0, "fitted by features, as after MRP-FT (0 +- 0.3)",
+    "fraction of the feature-unfittable single-view training samples fitted by noise",
+    regime=sl_regime(stop_at={"quick": "fit", "full": "fit"}, **MEMORY_DATA), seeds={"quick": 6, "full": 6},
+    measure=_memorised, source_note=" [ours: the memorisation test of spec C13]",
+    extra_assumption=MEMORY_ASSUMPTION + " Measured at the first step with every training sample fitted (or "
+                     "T); a sample is fitted by noise when it is classified correctly but not once its noise "
+                     "patches are zeroed.")
 
 
 # ------------------------------------------------------------------ MRP claims (Thm 1/2, spec C6-C10)
@@ -379,7 +408,7 @@ register(Claim(
     statement="MRP Thm 2 vs AZL Thm 1: fine-tuned single-view accuracy exceeds the AZL SL network's by about "
               "1/2 (band [0.3, 0.7], spec C8 'SL + 0.3').",
     kind="estimate", regime=gain_regime(), predict=lambda p: 0.5, measure=_gain_measure, tolerance=Tolerance(0.2),
-    negative_control=lambda p: -0.5, negative_label="SL/MRP swap (-0.5 +- 0.2)", seeds={"quick": 8, "full": 10},
+    negative_control=lambda p: -0.5, negative_label="SL/MRP swap (-0.5 +- 0.2)", seeds={"quick": 8, "full": 6},
     assumption=DATA_ASSUMPTION + SL_ASSUMPTION + MRP_ASSUMPTION + " Replicate i pairs the MRP run i with the SL "
                "run i (independent samples of the same distribution).",
     measured_label="single-view accuracy: MRP-FT - AZL SL"))
@@ -403,6 +432,16 @@ _mrp_claim(
     "mrp.ft.retention",
     "MRP Thm 2: features captured in pretraining are retained through fine-tuning (>= 95 %, spec C10).",
     "retained", 1.0, 0.05, 0.5, "half lost (0.5 +- 0.05)", "fraction of captured features kept")
+
+_mrp_claim(
+    "mrp.ft.noise_memorisation",
+    "MRP Thm 2 against AZL's memorisation (spec C13): after fine-tuning the pretrained features fit the "
+    "single-view training samples, so at most 1 in 10 of them is classified correctly only through its "
+    "noise patches (prediction 0 +- 0.1).",
+    "ft_memorised_single", 0.0, 0.1, 0.375,
+    "SL's share: the single-view samples whose strong view is unlearned, (1 - f_2)/2 at f_2 = 1/4 (0.375 +- 0.1)",
+    "fraction of single-view training samples fitted by noise after FT", seeds={"quick": 6, "full": 6},
+    regime=mrp_regime(**MEMORY_DATA), extra_assumption=MEMORY_ASSUMPTION)
 
 _mrp_claim(
     "mrp.ablation.no_mask",

@@ -109,3 +109,26 @@ def test_structured_gradient_matches_finite_differences():
         Wm[idx] -= 1e-6
         fd[idx] = (losses.azl_loss_grad(B, D.y, Wp, 3, 0.1, 3)[0] - losses.azl_loss_grad(B, D.y, Wm, 3, 0.1, 3)[0]) / 2e-6
     assert np.abs(g - fd).max() < 1e-7 * max(1.0, np.abs(fd).max())
+
+
+def test_fitted_by_noise_separates_memorised_from_feature_fits():
+    """Planted AZL network on k = 2: class 0's kernel reads feature v_{0,1}; class 1's kernel reads the noise
+    direction of sample 1's noise patch only, so sample 1 (class 1) is fitted through that patch alone."""
+    k, P, d = 2, 4, 8
+    X = np.zeros((3, P, d))
+    z = np.zeros((3, P, 2 * k))
+    X[0, 0, 0] = z[0, 0, 0] = 1.0          # class 0: its feature v_{0,1} on patch 0
+    X[1, 1, 2] = z[1, 1, 2] = 1.0          # class 1: its feature v_{1,1}, which no kernel reads
+    X[1, 3, 6] = 1.0                       # ... and a noise patch along e_6
+    X[2, 2, 3] = z[2, 2, 3] = 1.0          # class 1 again, without the memorised noise
+    D = data.Dataset(X=X, y=np.array([0, 1, 1]), single=np.ones(3, bool), strong=np.zeros(3, int), z=z)
+    W = np.zeros((2, d))
+    W[0, 0] = 1.0
+    W[1, 6] = 1.0
+    net = train.NetConfig(m=1, q=3, sigma0=0.01, eta=1.0, T=1)
+    predict = lambda X_: train.azl_predict(X_, W, k, net)  # noqa: E731
+    assert np.array_equal(experiments.noise_patches(D)[1], [True, False, True, True])
+    # sample 0 rests on its feature, sample 1 on noise, sample 2 is misclassified (a tie goes to class 0)
+    assert np.array_equal(experiments.fitted_by_noise(D, predict), [False, True, False])
+    W[1, 6] = 0.0  # forget the noise: nothing is fitted by noise any more
+    assert not experiments.fitted_by_noise(D, predict).any()

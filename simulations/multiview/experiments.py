@@ -45,6 +45,25 @@ def power_law_exponent(c: np.ndarray, upto: float) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def noise_patches(data: mvdata.Dataset) -> np.ndarray:
+    """Mask of the patches that carry no feature (``z_p = 0``), shape (n, P)."""
+    return ~np.any(data.z != 0, axis=2)
+
+
+def fitted_by_noise(data: mvdata.Dataset, predict) -> np.ndarray:
+    """Samples classified correctly only through their noise patches.
+
+    ``predict(X) -> F`` (n, k) is a network whose output is a sum over patches of ``relu~(<w, x_p>)``
+    terms, so zeroing a patch removes exactly its contribution (``relu~(0) = 0``).  A sample is fitted by
+    noise when ``argmax F(X) = y`` but ``argmax F(X')`` is not, where ``X'`` keeps only the feature
+    patches: its fit rests on memorised noise (AZL Thm 1: how SL fits the single-view training samples).
+    """
+    X_feat = np.where(noise_patches(data)[:, :, None], 0.0, data.X)
+    right = predict(data.X).argmax(axis=1) == data.y
+    right_without_noise = predict(X_feat).argmax(axis=1) == data.y
+    return right & ~right_without_noise
+
+
 def sl_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test: int,
                   ss: np.random.SeedSequence, stop_at: str | None = "multi") -> dict:
     """Train the AZL network once and measure everything the SL claims need.
@@ -59,7 +78,11 @@ def sl_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test
         ``sv_other_strong`` (split by whether the sample's strong view is the learned one),
         ``exponent`` (median over classes of the early-phase power-law exponent), ``stop``, ``fitted``,
         ``lam0``, ``lam`` (k, 2), ``lam_traj`` (steps, k, 2), ``W`` and ``noise_single`` (largest
-        ``<w_{y,r}, xi_p>`` over the single-view training samples).
+        ``<w_{y,r}, xi_p>`` over the single-view training samples), ``memorised`` (fraction of the
+        single-view training samples of one-view classes whose strong view is the unlearned one — those the
+        learned features cannot fit — that are fitted by noise, :func:`fitted_by_noise`; NaN when there is
+        none), ``n_need_memory`` (their number) and ``memorised_single`` (the fraction over every
+        single-view training sample).
     """
     rng_data, rng_init, _, _ = _streams(ss)
     k, m = cfg.k, net.m
@@ -94,6 +117,8 @@ def sl_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test
         block = corr[:, i * m:(i + 1) * m, 2 * i:2 * i + 2].reshape(len(corr), -1)
         exps.append(power_law_exponent(block[:, int(block[-1].argmax())], CAPTURE / 2))
     exps = np.array(exps)
+    by_noise = fitted_by_noise(D, lambda X: mvtrain.azl_predict(X, run.W, k, net))
+    need = D.single & one[D.y] & (D.strong != learned_view[D.y])
     return {"sv": float(ok_s.mean()), "mv": mv, "one_view": float(one.mean()),
             "f2": float((n_learned == 2).mean()), "f0": float((n_learned == 0).mean()),
             "lottery": lottery, "n_lottery": int(sel.sum()), "sv_one_view": sv_one,
@@ -102,7 +127,10 @@ def sl_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test
             "n_exponent": int(np.isfinite(exps).sum()),
             "stop": int(run.stop_step), "fitted": bool(run.extra["fitted"]), "train_acc": float(run.train_acc[-1]),
             "lam0": lam0, "lam": lam, "lam_traj": lam_traj, "steps": np.array(run.steps), "W": run.W,
-            "corr0": corr[0], "noise_single": mvtrain.max_noise_corr(D, run.W, k, m)}
+            "corr0": corr[0], "noise_single": mvtrain.max_noise_corr(D, run.W, k, m),
+            "memorised": float(by_noise[need].mean()) if need.any() else float("nan"),
+            "n_need_memory": int(need.sum()),
+            "memorised_single": float(by_noise[D.single].mean()) if D.single.any() else float("nan")}
 
 
 def ensemble_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test: int,
@@ -179,6 +207,8 @@ def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_tes
         "retained": float(np.mean(lam_ft[cap] >= CAPTURE)) if cap.any() else float("nan"),
         "ft_train_acc": float(ft.train_acc[-1]), "C_ft": mvtrain.features_corr(ft.W, k),
         "noise_single_ft": mvtrain.max_noise_corr(D, ft.W, k),
+        "ft_memorised_single": float(fitted_by_noise(D, lambda X: mvtrain.head_predict(X, ft.W, ft.U, net))[
+            D.single].mean()) if D.single.any() else float("nan"),
     })
     out["gain_vs_control"] = out["ft_sv"] - out["ctl_sv"]
     return out
