@@ -63,37 +63,37 @@ DATA_PARAMS = [
     Param("P", 25, 36, kind="int", low=8, high=900, search=(12, 25), doc="patches per sample"),
     Param("d", 128, 256, kind="int", low=16, high=1024, search=(48, 128), doc="patch dimension"),
     Param("N", 300, 1000, kind="int", low=20, high=5000, search=(60, 300), doc="training samples"),
-    Param("s", 3.0, 3.0, low=0.0, high=10.0, doc="off-class sparsity: each off-class feature w.p. s/k"),
-    Param("mu", 0.02, 0.02, low=0.0, high=0.5, doc="single-view fraction"),
-    Param("rho_w", 0.03, 0.03, low=0.0, high=1.0, doc="weak-view scale in single-view samples"),
-    Param("sigma_p", 0.0, 0.0, low=0.0, high=1.0, doc="per-coordinate noise std on feature patches"),
-    Param("sigma_n", 0.04, 0.04, low=0.0, high=1.0, doc="per-coordinate noise std on noise patches"),
+    Param("s", 3.0, 3.0, low=0.0, high=10.0, search=(1.0, 4.0), doc="off-class sparsity: each off-class feature w.p. s/k"),
+    Param("mu", 0.02, 0.02, low=0.0, high=0.5, search=(0.0, 0.1), doc="single-view fraction"),
+    Param("rho_w", 0.03, 0.03, low=0.0, high=1.0, search=(0.0, 0.1), doc="weak-view scale in single-view samples"),
+    Param("sigma_p", 0.0, 0.0, low=0.0, high=1.0, search=(0.0, 0.02), doc="per-coordinate noise std on feature patches"),
+    Param("sigma_n", 0.04, 0.04, low=0.0, high=1.0, search=(0.0, 0.08), doc="per-coordinate noise std on noise patches"),
     Param("project_noise", True, True, kind="bool", doc="project the patch noise off span(V)"),
-    Param("n_test", 600, 2000, kind="int", low=50, high=20000, doc="test samples per distribution"),
+    Param("n_test", 600, 2000, kind="int", low=50, high=20000, search=(200, 600), doc="test samples per distribution"),
 ]
 SL_PARAMS = [
-    Param("m", 6, 6, kind="int", low=1, high=16, doc="kernels per class"),
-    Param("q", 6, 6, kind="int", low=3, high=10, doc="smoothed-ReLU power of the SL network"),
-    Param("sigma0", 0.012, 0.012, low=1e-5, high=0.2, log=True, doc="SL init std"),
-    Param("eta", 8.0, 8.0, low=1e-3, high=50.0, doc="SL step size"),
-    Param("T", 2000, 4000, kind="int", low=1, high=20000, doc="SL step budget"),
-    Param("stop_at", "multi", "multi", kind="choice", choices=("multi", "fit", "T"),
+    Param("m", 6, 6, kind="int", low=1, high=16, search=(4, 8), doc="kernels per class"),
+    Param("q", 6, 6, kind="int", low=3, high=10, search=(5, 7), doc="smoothed-ReLU power of the SL network"),
+    Param("sigma0", 0.012, 0.012, low=1e-5, high=0.2, log=True, search=(0.006, 0.015), doc="SL init std"),
+    Param("eta", 8.0, 8.0, low=1e-3, high=50.0, search=(2.0, 10.0), doc="SL step size"),
+    Param("T", 2000, 4000, kind="int", low=1, high=20000, search=(300, 2000), doc="SL step budget"),
+    Param("stop_at", "multi", "multi", kind="choice", choices=("multi", "fit", "T"), search=("multi",),
           doc="SL measurement point: all multi-view training samples fitted, all fitted, or T"),
 ]
 MRP_PARAMS = [
-    Param("m", 6, 6, kind="int", low=1, high=16, doc="kernels per class (the encoder has km)"),
-    Param("q_mrp", 3, 3, kind="int", low=3, high=10, doc="smoothed-ReLU power of the MRP encoder"),
-    Param("sigma0_mrp", 0.03, 0.03, low=1e-4, high=0.2, log=True, doc="MRP encoder init std"),
-    Param("sigma_teacher", 0.15, 0.15, low=1e-4, high=1.0, log=True, doc="init std of a fixed random teacher"),
-    Param("theta", 0.25, 0.25, low=0.05, high=1.0, doc="mask keep probability"),
-    Param("teacher", "fixed", "fixed", kind="choice", choices=mvtrain.TEACHERS, doc="teacher"),
-    Param("decoder", "fixed", "fixed", kind="choice", choices=mvtrain.DECODERS, doc="decoder"),
-    Param("tau", 0.99, 0.99, low=0.0, high=1.0, doc="EMA rate of the EMA teacher"),
-    Param("eta_pre", 2.0, 2.0, low=1e-3, high=20.0, doc="pretraining step size"),
-    Param("T_pre", 150, 300, kind="int", low=0, high=20000, doc="pretraining step budget"),
-    Param("w_cap", 1e6, 1e6, low=0.1, high=1e9, doc="stop pretraining at this largest kernel norm"),
-    Param("eta_ft", 2.0, 2.0, low=1e-3, high=50.0, doc="fine-tuning step size"),
-    Param("T_ft", 150, 300, kind="int", low=1, high=20000, doc="fine-tuning step budget"),
+    Param("m", 6, 6, kind="int", low=1, high=16, search=(4, 8), doc="kernels per class (the encoder has km)"),
+    Param("q_mrp", 3, 3, kind="int", low=3, high=10, search=(3, 4), doc="smoothed-ReLU power of the MRP encoder"),
+    Param("sigma0_mrp", 0.03, 0.03, low=1e-4, high=0.2, log=True, search=(0.01, 0.04), doc="MRP encoder init std"),
+    Param("sigma_teacher", 0.15, 0.15, low=1e-4, high=1.0, log=True, search=(0.09, 0.3), doc="init std of a fixed random teacher"),
+    Param("theta", 0.25, 0.25, low=0.05, high=1.0, search=(0.1, 0.5), doc="mask keep probability"),
+    Param("teacher", "fixed", "fixed", kind="choice", choices=mvtrain.TEACHERS, search=("fixed",), doc="teacher"),
+    Param("decoder", "fixed", "fixed", kind="choice", choices=mvtrain.DECODERS, search=("fixed",), doc="decoder"),
+    Param("tau", 0.99, 0.99, low=0.0, high=1.0, search=(0.9, 0.999), doc="EMA rate of the EMA teacher"),
+    Param("eta_pre", 2.0, 2.0, low=1e-3, high=20.0, search=(1.0, 4.0), doc="pretraining step size"),
+    Param("T_pre", 150, 300, kind="int", low=0, high=20000, search=(100, 300), doc="pretraining step budget"),
+    Param("w_cap", 1e6, 1e6, low=0.1, high=1e9, search=(1e3, 1e6), log=True, doc="stop pretraining at this largest kernel norm"),
+    Param("eta_ft", 2.0, 2.0, low=1e-3, high=50.0, search=(1.0, 4.0), doc="fine-tuning step size"),
+    Param("T_ft", 150, 300, kind="int", low=1, high=20000, search=(100, 300), doc="fine-tuning step budget"),
 ]
 SL_KEYS = tuple(p.name for p in DATA_PARAMS + SL_PARAMS)
 MRP_KEYS = tuple(p.name for p in DATA_PARAMS + MRP_PARAMS)
@@ -297,7 +297,7 @@ _sl_claim(
     "mrp.sl.error_over_mu",
     "AZL Thm 1: SL test error on D = (1 - mu) D_m + mu D_s is about mu/2 (error/mu in [0.35, 0.65], spec C5).",
     None, 0.5, 0.15, 0.0, "MRP's zero single-view error (0 +- 0.15)", "test error / mu",
-    regime=sl_regime(mu={"low": 0.005}), measure=_err_over_mu,
+    regime=sl_regime(mu={"low": 0.005, "search": (0.005, 0.1)}), measure=_err_over_mu,
     extra_assumption=" The error is mu (1 - acc_s) + (1 - mu)(1 - acc_m) from fixed-size D_s and D_m test sets.")
 
 POWER_METHOD = _sl_claim(
@@ -329,7 +329,7 @@ ENSEMBLE = _sl_claim(
     None, 0.0, 0.1, lambda p: 0.5 - theory.single_view_accuracy_ensemble(int(p["K"]), 0.0),
     "no ensemble gain: one model's 1/2 in place of 1 - 2^-K (residual 1/2 - (1 - 2^-K) +- 0.1)",
     "ensemble single-view accuracy - (1 - ((1 - f_2)/2)^K)",
-    regime=sl_regime(extra=[Param("K", 3, 3, kind="int", low=2, high=10, doc="ensemble size")]),
+    regime=sl_regime(extra=[Param("K", 3, 3, kind="int", low=2, high=10, search=(2, 4), doc="ensemble size")]),
     seeds={"quick": 8, "full": 5}, measure=_ensemble_measure,
     source_note=" [ours: the finite-k form with the measured f_2]",
     extra_assumption=" The K models share the training set and differ in their init; their outputs F are "
@@ -341,12 +341,13 @@ _sl_claim(
     "about half of the single-view test samples (accuracy in [0.35, 0.65]): the gap comes from the "
     "lottery, not from the single-view training samples.",
     "sv", 0.5, 0.15, 1.0, "MRP-FT value (1.0 +- 0.15)", "single-view test accuracy, mu = 0",
-    regime=sl_regime(mu={"quick": 0.0, "full": 0.0}), seeds={"quick": 16, "full": 6},
+    regime=sl_regime(mu={"quick": 0.0, "full": 0.0, "search": (0.0, 0.0)}), seeds={"quick": 16, "full": 6},
     extra_assumption=" mu = 0 in training; the test set is still drawn from D_s.")
 
 
 # C13: the noise that makes memorisation visible, at a k where SL reaches 100 % training accuracy in budget
-MEMORY_DATA = {"sigma_n": {"quick": 0.08, "full": 0.08}, "mu": {"quick": 0.1, "full": 0.1},
+MEMORY_DATA = {"sigma_n": {"quick": 0.08, "full": 0.08, "search": (0.06, 0.1)},
+               "mu": {"quick": 0.1, "full": 0.1, "search": (0.05, 0.2)},
                "k": {"full": 10}, "N": {"full": 500}}
 MEMORY_ASSUMPTION = (" C13 setting: sigma_n = 0.08 (noise patches strong enough to be memorised), mu = 0.1 (a few "
                      "single-view training samples per class); full tier at k = 10, N = 500.")
@@ -367,7 +368,7 @@ _sl_claim(
     "classified correctly only through their noise patches is about 1 (>= 0.7, spec C13).",
     "memorised", 1.0, 0.3, 0.0, "fitted by features, as after MRP-FT (0 +- 0.3)",
     "fraction of the feature-unfittable single-view training samples fitted by noise",
-    regime=sl_regime(stop_at={"quick": "fit", "full": "fit"}, **MEMORY_DATA), seeds={"quick": 6, "full": 6},
+    regime=sl_regime(stop_at={"quick": "fit", "full": "fit", "search": ("fit",)}, **MEMORY_DATA), seeds={"quick": 6, "full": 6},
     measure=_memorised, source_note=" [ours: the memorisation test of spec C13]",
     extra_assumption=MEMORY_ASSUMPTION + " Measured at the first step with every training sample fitted (or "
                      "T); a sample is fitted by noise when it is classified correctly but not once its noise "
@@ -450,8 +451,9 @@ _mrp_claim(
     "coverage_gain", 0.0, 0.1, 1.0, "the masked value (gain 1.0 +- 0.1)", "coverage gain without masking",
     finetune=False,
     seeds={"quick": 4, "full": 5},
-    regime=mrp_regime(theta={"quick": 1.0, "full": 1.0}, decoder={"quick": "fixed", "full": "fixed"},
-                      teacher={"quick": "stopgrad", "full": "stopgrad"}),
+    regime=mrp_regime(theta={"quick": 1.0, "full": 1.0, "search": (1.0, 1.0)},
+                      decoder={"quick": "fixed", "full": "fixed"},
+                      teacher={"quick": "stopgrad", "full": "stopgrad", "search": ("stopgrad",)}),
     extra_assumption=" Ablation: theta = 1, stop-gradient student teacher.")
 
 

@@ -12,6 +12,7 @@ REGIME = Regime(
         Param("lams", quick=[3.0, 2.0, 1.0], kind="floats", low=0, low_open=True, length=(2, 6),
               search=(0.1, 10)),
         Param("mode", quick="a", kind="choice", choices=("a", "b")),
+        Param("variant", quick="x", kind="choice", choices=("x", "y", "z"), search=("x", "z")),
     ],
     constraints=[
         Constraint("descending", lambda p: all(x >= y for x, y in zip(p["lams"], p["lams"][1:])),
@@ -76,6 +77,11 @@ def test_strategy_stays_inside_regime(params):
     assert REGIME.satisfies(params)
     assert 2 <= params["n"] <= 500
     assert all(0.1 <= x <= 10 for x in params["lams"])
+    assert params["variant"] in ("x", "z")  # a choice's search is the subset drawn
+
+
+def test_choice_search_does_not_narrow_the_regime():
+    assert REGIME.resolve(texts={"variant": "y"})["variant"] == "y"
 
 
 @given(st.integers(-10, 10))

@@ -43,9 +43,11 @@ class Param:
         Allowed values when ``kind == "choice"``.
     length : tuple of (int, int), optional
         Allowed list lengths (inclusive) for list kinds.
-    search : tuple of (float, float), optional
-        Range the Hypothesis strategy draws from; defaults to ``(low, high)``.  Use it to keep property
-        tests inside sizes the machine can run while the regime itself stays as wide as the theory.
+    search : tuple, optional
+        Range ``(lo, hi)`` the Hypothesis strategy draws from; defaults to ``(low, high)``.  For a
+        ``choice`` the subset of ``choices`` it draws from.  Use it to keep property tests and
+        falsification searches inside sizes (and model variants) the machine can run while the regime
+        itself stays as wide as the theory.
     log : bool
         Draw the strategy on a logarithmic scale (positive ranges only).
     doc : str
@@ -62,7 +64,7 @@ class Param:
     high_open: bool = False
     choices: Sequence[Any] | None = None
     length: tuple[int, int] | None = None
-    search: tuple[float, float] | None = None
+    search: tuple | None = None
     log: bool = False
     doc: str = ""
 
@@ -160,7 +162,7 @@ class Param:
         from hypothesis import strategies as st
 
         if self.kind == "choice":
-            return st.sampled_from(list(self.choices))
+            return st.sampled_from(list(self.search or self.choices))
         if self.kind == "bool":
             return st.booleans()
         lo, hi = self.search if self.search else (self.low, self.high)
