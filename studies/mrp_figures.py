@@ -35,28 +35,37 @@ def heatmaps(index: int = 1):
 
 
 def accuracy_vs_k(results: dict):
-    """Single- and multi-view test accuracy of SL, MRP-FT and the same-architecture control across k."""
-    rows = results.get("k", [])
+    """Single- and multi-view test accuracy across k of AZL SL, MRP-FT, the linear probe on the pretrained
+    encoder and the same-architecture control trained from random init."""
+    rows = results.get("k", []) + results.get("k_mrp", [])
     if not rows:
         return None
-    fig, axes = figure(1, 1, width=6.0, height=4.2)
+    fig, axes = figure(1, 2, width=11.0, height=4.2)
+    series = [("sl", "AZL SL", "C0", "o-"), ("mrp", "MRP-FT", "C3", "s-"), ("mrp", "linear probe", "C1", "^-"),
+              ("mrp", "same-arch SL control", "C2", "d-")]
+    keys = {"AZL SL": ("sv", "mv"), "MRP-FT": ("ft_sv", "ft_mv"), "linear probe": ("lp_sv", None),
+            "same-arch SL control": ("ctl_sv", "ctl_mv")}
+    for j, (ax, view) in enumerate(zip(axes, ("single-view", "multi-view"))):
+        for fam, label, color, style in series:
+            key = keys[label][j]
+            pts = [(r["over"]["k"], r["stats"][key]) for r in rows if r["family"] == fam and key in r["stats"]]
+            if not pts:
+                continue
+            ks = np.array([a for a, _ in pts])
+            mean = np.array([b["mean"] for _, b in pts])
+            se = np.array([b["se"] or 0.0 for _, b in pts])
+            ax.errorbar(ks, mean, yerr=1.96 * se, fmt=style, color=color, label=label, capsize=3)
+        ax.set(xlabel="k (classes), N = 50k, P = 36", ylabel=f"{view} test accuracy")
     ax = axes[0]
-    series = [("sl", "sv", "SL (AZL) single-view", "C0", "o-"), ("sl", "mv", "SL (AZL) multi-view", "C0", "s--"),
-              ("mrp", "ft_sv", "MRP-FT single-view", "C3", "o-"), ("mrp", "ctl_sv", "same-arch SL control single-view",
-                                                                    "C2", "o-")]
-    for fam, key, label, color, style in series:
-        pts = [(r["over"]["k"], r["stats"][key]) for r in rows if r["family"] == fam]
-        ks = np.array([a for a, _ in pts])
-        mean = np.array([b["mean"] for _, b in pts])
-        se = np.array([b["se"] or 0.0 for _, b in pts])
-        ax.errorbar(ks, mean, yerr=1.96 * se, fmt=style, color=color, label=label, capsize=3)
     pts = [(r["over"]["k"], r["stats"]["f2"]["mean"]) for r in rows if r["family"] == "sl"]
     ax.plot([a for a, _ in pts], [0.5 * (1 + b) for _, b in pts], "x:", color="C0",
-            label=r"accounting $(1+f_2)/2$ (measured $f_2$)")
+            label=r"SL accounting $(1+f_2)/2$ (measured $f_2$)")
     ax.axhspan(0.35, 0.65, color="C0", alpha=0.08, label="C3 band [0.35, 0.65]")
-    ax.set(xlabel="k (classes), N = 50k", ylabel="test accuracy", ylim=(0.3, 1.05),
-           title=f"{rows[0]['seeds']} seeds per point, mean ± 1.96 s.e.")
+    ax.set(ylim=(0.3, 1.05), title=f"{rows[0]['seeds']} seeds per point, mean ± 1.96 s.e.")
     ax.legend(fontsize=7, loc="lower right")
+    axes[1].set(ylim=(0.9, 1.005), title="C4 / C9 threshold 0.97 dotted")
+    axes[1].axhline(0.97, color="k", lw=0.7, ls=":")
+    axes[1].legend(fontsize=7, loc="lower right")
     return _save(fig, "mrp_accuracy_vs_k.png")
 
 

@@ -6,6 +6,8 @@ defaults with the listed overrides, over replicates 0..n-1 of a fixed root, so e
 
     python studies/mrp_sweep.py [--seeds 8] [--only k,s,...] [--figures]
 
+The k sweeps (``k`` for SL, ``k_mrp`` for MRP, k = 4..20) were run with ``--seeds 5``, the others with 8.
+
 Writes ``studies/mrp_sweep_results.json`` (one record per point) and, with ``--figures``, the
 ``docs/figures/mrp_*.png`` figures.
 """
@@ -31,10 +33,13 @@ SL_KEYS = ("sv", "mv", "one_view", "f2", "f0", "lottery", "sv_one_view", "sv_oth
 MRP_KEYS = ("coverage", "coverage_teacher", "purity_below_03", "purity_median", "ft_sv", "ft_mv", "lp_sv",
             "ctl_sv", "ctl_mv", "retained", "w_max", "pre_stop")
 
+K_GRID = (4, 6, 8, 10, 12, 16, 20)
+
 # (sweep name, family, list of overrides)
 SWEEPS = {
-    "k": [("sl", {"k": k, "N": 50 * k}) for k in (4, 6, 8, 10)] +
-         [("mrp", {"k": k, "N": 50 * k}) for k in (4, 6, 8, 10)],
+    # P = 36 leaves room for the off-class features up to k = 20 (at P = 25 they are capped from k ~ 12)
+    "k": [("sl", {"k": k, "N": 50 * k, "P": 36}) for k in K_GRID],
+    "k_mrp": [("mrp", {"k": k, "N": 50 * k, "P": 36}) for k in K_GRID],
     "s": [("sl", {"s": s}) for s in (0.5, 1.0, 2.0, 3.0, 4.0)],
     "m": [("sl", {"m": m, "sigma0": 0.013}) for m in (2, 4)] + [("sl", {"m": 6})],
     "q": [("sl", {"q": 5, "sigma0": 0.01}), ("sl", {"q": 6}), ("sl", {"q": 8, "sigma0": 0.018})],
@@ -94,8 +99,13 @@ def main(argv=None):
             rows.append(row)
             brief = {k: round(v["mean"], 3) for k, v in row["stats"].items() if v["mean"] is not None}
             print(name, family, over, f"{row['seconds']:.0f}s", brief, flush=True)
+        # re-read first: another process may have written other sweeps meanwhile
+        results = json.loads(OUT.read_text()) if OUT.exists() else {}
         results[name] = rows
-        OUT.write_text(json.dumps(results, indent=1))
+        tmp = OUT.with_suffix(".tmp")
+        tmp.write_text(json.dumps(results, indent=1))
+        tmp.replace(OUT)
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
     if args.figures:
         import sys
 
