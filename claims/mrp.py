@@ -77,8 +77,9 @@ SL_PARAMS = [
     Param("sigma0", 0.012, 0.012, low=1e-5, high=0.2, log=True, search=(0.006, 0.015), doc="SL init std"),
     Param("eta", 8.0, 8.0, low=1e-3, high=50.0, search=(2.0, 10.0), doc="SL step size"),
     Param("T", 2000, 4000, kind="int", low=1, high=20000, search=(300, 2000), doc="SL step budget"),
-    Param("stop_at", "multi", "multi", kind="choice", choices=("multi", "fit", "T"), search=("multi",),
-          doc="SL measurement point: all multi-view training samples fitted, all fitted, or T"),
+    Param("stop_at", "multi", "multi", kind="choice", choices=("multi", "fit", "learned", "T"), search=("multi",),
+          doc="SL measurement point: all multi-view training samples fitted, all fitted, the first "
+              "plus a captured view in every class, or T"),
 ]
 MRP_PARAMS = [
     Param("m", 6, 6, kind="int", low=1, high=16, search=(4, 8), doc="kernels per class (the encoder has km)"),
@@ -348,9 +349,11 @@ _sl_claim(
 # C13: the noise that makes memorisation visible, at a k where SL reaches 100 % training accuracy in budget
 MEMORY_DATA = {"sigma_n": {"quick": 0.08, "full": 0.08, "search": (0.06, 0.1)},
                "mu": {"quick": 0.1, "full": 0.1, "search": (0.05, 0.2)},
-               "k": {"full": 10}, "N": {"full": 500}}
+               "k": {"full": 10}, "N": {"full": 500}, "d": {"full": 128}}
 MEMORY_ASSUMPTION = (" C13 setting: sigma_n = 0.08 (noise patches strong enough to be memorised), mu = 0.1 (a few "
-                     "single-view training samples per class); full tier at k = 10, N = 500.")
+                     "single-view training samples per class); full tier at k = 10, N = 500 and d = 128 (at "
+                     "d = 256 the noise norm 0.08 sqrt(d - 2k) = 1.2 is memorised before the features are "
+                     "learned).")
 
 
 def _memorised(p, rng):

@@ -56,6 +56,15 @@ def test_stop_at_multi_view_fit():
                               stop_at=None)
         Fp = train.azl_predict(D.X, prev.W, 3, net)
         assert not np.all(Fp[multi].argmax(axis=1) == D.y[multi])
+    learned = train.train_sl(D, net, W0, 3, stop_at="learned")
+    lam = train.capture_sl(train.features_corr(learned.W, 3), 3)
+    assert learned.stop_step >= run.stop_step
+    if learned.extra["fitted"]:  # every class has captured a view, every multi-view sample is fitted
+        assert np.all(lam.max(axis=1) >= net.varrho)
+        Fl = train.azl_predict(D.X, learned.W, 3, net)
+        assert np.all(Fl[multi].argmax(axis=1) == D.y[multi])
+    else:
+        assert learned.stop_step == net.T and np.any(lam.max(axis=1) < net.varrho)
     with pytest.raises(ValueError, match="stop_at"):
         train.train_sl(D, net, W0, 3, stop_at="never")
 

@@ -112,10 +112,12 @@ def train_sl(data: Dataset, net: NetConfig, W0: np.ndarray, k: int, stop_at: str
 
     ``stop_at="fit"`` stops at the first step of 100 % training accuracy; ``"multi"`` at the first step
     at which every multi-view training sample is classified correctly (the end of AZL's feature-learning
-    phase, before the single-view samples are memorised); ``None`` runs all ``T`` steps.
+    phase, before the single-view samples are memorised); ``"learned"`` at the first step at which, in
+    addition, every class has captured a view (``max_{r,l} <w_{i,r}, v_{i,l}> >= varrho`` for every i);
+    ``None`` runs all ``T`` steps.
     """
-    if stop_at not in ("fit", "multi", None):
-        raise ValueError(f"stop_at={stop_at!r}: expected 'fit', 'multi' or None")
+    if stop_at not in ("fit", "multi", "learned", None):
+        raise ValueError(f"stop_at={stop_at!r}: expected 'fit', 'multi', 'learned' or None")
     batch = losses.Batch(data.X)
     W = W0.copy()
     run = Run(W=W)
@@ -124,8 +126,10 @@ def train_sl(data: Dataset, net: NetConfig, W0: np.ndarray, k: int, stop_at: str
         loss, g, F, correct = losses.azl_loss_grad(batch, data.y, W, k, net.varrho, net.q)
         _check(t, "SL loss", loss)
         acc = correct / data.n
-        if stop_at == "multi":
+        if stop_at in ("multi", "learned"):
             hit = bool(np.all(F[multi].argmax(axis=1) == data.y[multi]))
+            if hit and stop_at == "learned":
+                hit = bool(np.all(capture_sl(features_corr(W, k), k).max(axis=1) >= net.varrho))
         else:
             hit = stop_at == "fit" and correct == data.n
         if t % track_every == 0 or hit or t == net.T:
