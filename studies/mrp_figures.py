@@ -40,7 +40,7 @@ def accuracy_vs_k(results: dict):
     rows = results.get("k", []) + results.get("k_mrp", [])
     if not rows:
         return None
-    fig, axes = figure(1, 2, width=11.0, height=4.2)
+    fig, axes = figure(2, 1, width=5.6, height=4.2)
     series = [("sl", "AZL SL", "C0", "o-"), ("mrp", "MRP-FT", "C3", "s-"), ("mrp", "linear probe", "C1", "^-"),
               ("mrp", "same-arch SL control", "C2", "d-")]
     keys = {"AZL SL": ("sv", "mv"), "MRP-FT": ("ft_sv", "ft_mv"), "linear probe": ("lp_sv", None),
@@ -63,9 +63,10 @@ def accuracy_vs_k(results: dict):
     ax.axhspan(0.35, 0.65, color="C0", alpha=0.08, label="C3 band [0.35, 0.65]")
     ax.set(ylim=(0.3, 1.05), title=f"{rows[0]['seeds']} seeds per point, mean ± 1.96 s.e.")
     ax.legend(fontsize=7, loc="lower right")
-    axes[1].set(ylim=(0.9, 1.005), title="C4 / C9 threshold 0.97 dotted")
+    axes[1].set(ylim=(0.9, 1.005), title="multi-view; C4 / C9 threshold 0.97 dotted")
     axes[1].axhline(0.97, color="k", lw=0.7, ls=":")
-    axes[1].legend(fontsize=7, loc="lower right")
+    axes[1].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
     return _save(fig, "mrp_accuracy_vs_k.png")
 
 
