@@ -244,7 +244,7 @@ def _sl_claim(cid, statement, key, predicted, tol, neg, neg_label, label, expect
         predict=predicted if callable(predicted) else (lambda p: predicted),
         measure=measure or (lambda p, rng: _report(run_sl(p, rng), key, SL_EXTRAS)),
         tolerance=Tolerance(tol), negative_control=neg if callable(neg) else (lambda p: neg), negative_label=neg_label,
-        seeds=seeds or {"quick": 16, "full": 12}, comparison=comparison, expected=expected, finding=finding,
+        seeds=seeds or {"quick": 16, "full": 16}, comparison=comparison, expected=expected, finding=finding,
         assumption=DATA_ASSUMPTION + SL_ASSUMPTION + extra_assumption, measured_label=label))
 
 
@@ -256,7 +256,7 @@ def _mrp_claim(cid, statement, key, predicted, tol, neg, neg_label, label, expec
         regime=regime or mrp_regime(), predict=lambda p: predicted,
         measure=lambda p, rng: _report(run_mrp(p, rng, finetune), key, extras),
         tolerance=Tolerance(tol), negative_control=lambda p: neg, negative_label=neg_label,
-        seeds=seeds or {"quick": 8, "full": 6}, expected=expected, finding=finding,
+        seeds=seeds or {"quick": 8, "full": 8}, expected=expected, finding=finding,
         assumption=DATA_ASSUMPTION + MRP_ASSUMPTION + extra_assumption, measured_label=label))
 
 
@@ -336,7 +336,7 @@ ENSEMBLE = _sl_claim(
     "no ensemble gain: one model's 1/2 in place of 1 - 2^-K (residual 1/2 - (1 - 2^-K) +- 0.1)",
     "ensemble single-view accuracy - (1 - ((1 - f_2)/2)^K)",
     regime=sl_regime(extra=[Param("K", 3, 3, kind="int", low=2, high=10, search=(2, 4), doc="ensemble size")]),
-    seeds={"quick": 8, "full": 5}, measure=_ensemble_measure,
+    seeds={"quick": 8, "full": 8}, measure=_ensemble_measure,
     source_note=" [ours: the finite-k form with the measured f_2]",
     extra_assumption=" The K models share the training set and differ in their init; their outputs F are "
                      "averaged.")
@@ -347,7 +347,7 @@ _sl_claim(
     "about half of the single-view test samples (accuracy in [0.35, 0.65]): the gap comes from the "
     "lottery, not from the single-view training samples.",
     "sv", 0.5, 0.15, 1.0, "MRP-FT value (1.0 +- 0.15)", "single-view test accuracy, mu = 0",
-    regime=sl_regime(mu={"quick": 0.0, "full": 0.0, "search": (0.0, 0.0)}), seeds={"quick": 16, "full": 6},
+    regime=sl_regime(mu={"quick": 0.0, "full": 0.0, "search": (0.0, 0.0)}), seeds={"quick": 16, "full": 16},
     extra_assumption=" mu = 0 in training; the test set is still drawn from D_s.")
 
 
@@ -418,7 +418,7 @@ register(Claim(
     statement="MRP Thm 2 vs AZL Thm 1: fine-tuned single-view accuracy exceeds the AZL SL network's by about "
               "1/2 (band [0.3, 0.7], spec C8 'SL + 0.3').",
     kind="estimate", regime=gain_regime(), predict=lambda p: 0.5, measure=_gain_measure, tolerance=Tolerance(0.2),
-    negative_control=lambda p: -0.5, negative_label="SL/MRP swap (-0.5 +- 0.2)", seeds={"quick": 8, "full": 6},
+    negative_control=lambda p: -0.5, negative_label="SL/MRP swap (-0.5 +- 0.2)", seeds={"quick": 8, "full": 8},
     assumption=DATA_ASSUMPTION + SL_ASSUMPTION + MRP_ASSUMPTION + " Replicate i pairs the MRP run i with the SL "
                "run i (independent samples of the same distribution).",
     measured_label="single-view accuracy: MRP-FT - AZL SL"))

@@ -22,3 +22,18 @@ def warm_kernels():
         module = importlib.import_module(info.name)
         if hasattr(module, "warmup"):
             module.warmup()
+
+
+@pytest.fixture(scope="session")
+def pool2():
+    """Two single-threaded local worker processes, shared by the tests that run many claims."""
+    from theorycheck.backends import LocalProcesses
+
+    backend = LocalProcesses(2)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def full_backend(pool2):
+    return pool2

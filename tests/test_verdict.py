@@ -85,3 +85,63 @@ def test_loglog_rejects_nonpositive():
 def test_loglog_slope_of_exact_power_law_has_zero_width():
     f = loglog_slope([1, 2, 4], [1, 1, 1])
     assert (f.slope, f.low, f.high) == (0.0, 0.0, 0.0)
+
+
+# ------------------------------------------------------------------ intervals, resolution, control distance
+from theorycheck.verdict import control_distance, proportion_ci, resolution, wilson_interval  # noqa: E402
+
+
+def test_wilson_interval_matches_the_closed_form_and_is_never_degenerate():
+    lo, hi = wilson_interval(0, 100)
+    assert lo == pytest.approx(0.0, abs=1e-12) and 0.03 < hi < 0.04          # 1.96^2 / (100 + 1.96^2) = 0.0370
+    assert hi == pytest.approx(1.959963984540054 ** 2 / (100 + 1.959963984540054 ** 2))
+    lo, hi = wilson_interval(100, 100)
+    assert hi == 1.0 and lo == pytest.approx(1 - 0.0370, abs=1e-4)
+    lo, hi = wilson_interval(50, 100)
+    assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
+
+
+def test_wilson_interval_covers_at_its_level():
+    """Monte Carlo: the 95 % Wilson interval covers p in about 95 % of binomial draws."""
+    rng = np.random.default_rng(3)
+    for p, n in ((0.5, 40), (0.9, 200), (0.02, 500)):
+        draws = rng.binomial(n, p, size=4000)
+        cover = np.mean([lo <= p <= hi for lo, hi in (wilson_interval(k, n) for k in draws)])
+        assert 0.92 < cover < 0.98, (p, n, cover)
+
+
+def test_proportion_ci_pools_counts_and_widens_to_the_seed_spread():
+    p, lo, hi = proportion_ci([600, 600, 600], [600, 600, 600])
+    assert p == 1.0 and hi == 1.0 and lo < 1.0           # unanimous seeds still give a finite width
+    assert (lo, hi) == pytest.approx(wilson_interval(1800, 1800))
+    p, lo, hi = proportion_ci([300, 500, 100], [600, 600, 600])   # seeds far apart: the t interval wins
+    _, tlo, thi = mean_ci([0.5, 500 / 600, 100 / 600])
+    assert p == pytest.approx(0.5) and (lo, hi) == pytest.approx((tlo, thi))
+    with pytest.raises(ValueError):
+        proportion_ci([1, 2], [0, 3])
+
+
+@given(st.floats(-5, 5), st.floats(0.01, 1), st.floats(0, 1), st.floats(-1, 1),
+       st.sampled_from(["within", "below", "above"]))
+def test_resolution_is_the_smallest_refuting_shift(centre, half, tol, pred, comparison):
+    """Shifting the prediction by just over the resolution refutes it; by just under, does not."""
+    lo, hi = centre - half, centre + half
+    r = resolution(lo, hi, pred, tol, comparison)
+    if decide(lo, hi, pred, tol, comparison) == "refuted":
+        assert r == 0.0
+        return
+    eps = 1e-6
+    shifts = {"within": (r, -r), "below": (-r,), "above": (r,)}[comparison]
+    assert any(decide(lo, hi, pred + s * (1 + eps) + math.copysign(eps, s), tol, comparison) == "refuted"
+               for s in shifts)
+    for s in (r * (1 - 1e-3), -r * (1 - 1e-3)):
+        assert decide(lo, hi, pred + s, tol, comparison) != "refuted"
+
+
+def test_control_distance_in_tolerance_units():
+    # band [0.35, 0.65]; a control at 0.75 sits 0.1 past the edge, 2/3 of a tolerance
+    assert control_distance(0.5, 0.15, 0.75, "within") == pytest.approx(2 / 3)
+    assert control_distance(0.5, 0.15, (0.2, 0.3), "within") == pytest.approx(1 / 3)
+    assert control_distance(0.5, 0.15, 0.6, "within") == 0.0
+    assert control_distance(1.0, 0.0, 0.0, "below", unit=0.5) == 0.0          # below the upper bound
+    assert control_distance(1.0, 0.0, 2.0, "below", unit=0.5) == pytest.approx(2.0)

@@ -116,6 +116,8 @@ class Task:
         Replicate index.
     modules : tuple of str
         Modules to import, in order, to find the claim on a worker that does not know it.
+    stream : {"measure", "calibration"}
+        Which of the claim's functions runs, on which seed stream (:func:`theorycheck.runner.replicate_seed`).
     """
 
     claim_id: str
@@ -123,17 +125,18 @@ class Task:
     root: int
     index: int
     modules: tuple = field(default=())
+    stream: str = "measure"
 
     @classmethod
-    def of(cls, claim, params, root: int, index: int) -> "Task":
-        return cls(claim.id, dict(params), int(root), int(index), claim_modules(claim))
+    def of(cls, claim, params, root: int, index: int, stream: str = "measure") -> "Task":
+        return cls(claim.id, dict(params), int(root), int(index), claim_modules(claim), stream)
 
 
 def claim_modules(claim) -> tuple[str, ...]:
     """Modules where a worker can find ``claim``: its ``module`` attribute if set, else the modules of its
     callables (``__main__`` excluded: a worker's main module is not the caller's)."""
     names = [getattr(claim, "module", None)]
-    for fn in (claim.measure, claim.predict, claim.negative_control, claim.plot):
+    for fn in (claim.measure, claim.predict, claim.negative_control, claim.plot, claim.calibrate):
         names.append(getattr(fn, "__module__", None))
     seen: list[str] = []
     for n in names:
@@ -185,7 +188,7 @@ def run_task(task: Task, claim=None) -> dict:
         except Exception as exc:  # reported as the replicate's error, like a failing measurement
             return {"index": task.index, "value": float("nan"), "extras": {}, "params": task.params,
                     "error": f"{type(exc).__name__}: {exc}", "elapsed_s": 0.0, "worker": worker_info()}
-    record = run_replicate(claim, task.params, task.root, task.index)
+    record = run_replicate(claim, task.params, task.root, task.index, task.stream)
     record["params"] = task.params
     record["worker"] = worker_info()
     return record
@@ -198,10 +201,10 @@ class InProcess:
     slots = 1
     name = "in-process"
 
-    def submit(self, claim, params, root, index) -> Future:
+    def submit(self, claim, params, root, index, stream: str = "measure") -> Future:
         fut: Future = Future()
         with single_threaded():
-            fut.set_result(run_task(Task.of(claim, params, root, index), claim=claim))
+            fut.set_result(run_task(Task.of(claim, params, root, index, stream), claim=claim))
         return fut
 
     def close(self) -> None:
@@ -247,10 +250,10 @@ class LocalProcesses:
             f.result()
         return pool
 
-    def submit(self, claim, params, root, index) -> Future:
+    def submit(self, claim, params, root, index, stream: str = "measure") -> Future:
         """Submit a replicate.  When a worker process died, the pool is broken: the replicates it held
         fail (the store keeps what finished), and a new pool runs the next ones."""
-        task = Task.of(claim, params, root, index)
+        task = Task.of(claim, params, root, index, stream)
         try:
             return self.pool.submit(run_task, task)
         except BrokenProcessPool:

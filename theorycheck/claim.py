@@ -9,13 +9,31 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .regime import Regime
-from .verdict import COMPARISONS, VERDICTS, Tolerance
+from .regime import TIERS, Regime
+from .verdict import COMPARISONS, INTERVALS, VERDICTS, Tolerance
 
 CLAIM_KINDS = ("estimate", "upper_bound", "lower_bound", "scaling", "qualitative")
+ROLES = ("theorem", "consistency")
+PREDICTION_SOURCES = ("derived", "constant", "independent_runs")
 _DEFAULT_COMPARISON = {"estimate": "within", "upper_bound": "below", "lower_bound": "above",
                        "scaling": "within"}
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Summary of a claim's calibration runs: the empirical ingredient of an ``independent_runs`` prediction.
+
+    ``mean`` with its 95 % interval ``[ci_low, ci_high]`` over ``seeds`` replicates of the claim's calibration
+    stream (independent of the measured replicates); ``values`` are the replicates' values.
+    """
+
+    mean: float
+    ci_low: float
+    ci_high: float
+    values: tuple
+    seeds: int
+    interval: str = "student_t"
 
 
 @dataclass
@@ -35,7 +53,9 @@ class Claim:
     regime : Regime
         Parameters, tier defaults and the paper's assumptions.
     predict : callable
-        ``predict(params) -> float | (lo, hi)``.
+        ``predict(params) -> float | (lo, hi)``: a function of the parameters only.  With
+        ``prediction_source="independent_runs"`` it is ``predict(params, calibration)``, where
+        ``calibration`` (:class:`Calibration`) summarises the ``calibrate`` runs, never the measured ones.
     measure : callable
         ``measure(params, rng) -> float | {"value": float, ...}``: one independent replicate, driven only
         by the ``numpy.random.Generator`` it is given.
@@ -60,6 +80,39 @@ class Claim:
         What the measured number is (shown in tables and figures).
     plot : callable, optional
         ``plot(params, rngs) -> matplotlib.figure.Figure``, the bound-versus-empirical figure.
+    role : {"theorem", "consistency"}
+        ``consistency`` marks a check of the simulator or of an identity that holds by construction: it
+        runs and must come out as expected, but it is shown apart and never counted as a verified theorem.
+    prediction_source : {"derived", "constant", "independent_runs"}
+        Where the prediction comes from: ``derivations/`` (a function of the parameters), a value the paper
+        states, or an empirical ingredient measured by ``calibrate`` on runs from their own seed stream.
+    tolerance_reason : str
+        Where the tolerance comes from (the theorem's stated precision, a derived finite-size correction,
+        a discretisation bound, the Monte Carlo error of a quadrature); never the measured value.
+    expected_by_tier : dict, optional
+        ``{"quick": ..., "full": ...}``; a tier left out expects ``expected``.
+    finding_by_tier : dict, optional
+        The finding of a tier whose expected verdict is not ``verified`` (default ``finding``).
+    positive_control : callable, optional
+        Required when a tier expects ``refuted``: the corrected statement's prediction (same signature as
+        ``predict``), judged on the same interval; it must come out ``verified``.
+    positive_label : str
+        What the corrected statement is.
+    positive_tolerance : Tolerance or float, optional
+        Tolerance of the corrected statement (default: the claim's).
+    positive_comparison : {"within", "below", "above"}, optional
+        Band shape of the corrected statement (default: the claim's).
+    interval : {"student_t", "wilson_cluster"}
+        How replicates reduce to an interval (:mod:`theorycheck.verdict`); ``wilson_cluster`` needs every
+        replicate to report ``successes`` and ``trials``.
+    calibrate : callable, optional
+        ``calibrate(params, rng) -> float | {"value": ...}``: one replicate of the empirical ingredient of
+        an ``independent_runs`` prediction, driven by a generator of the claim's calibration stream
+        (independent of every measured replicate).
+    calibration_seeds : dict, optional
+        Calibration replicates per tier (default: the claim's ``seeds``).
+    calibration_label : str
+        What ``calibrate`` measures.
     """
 
     id: str
@@ -79,6 +132,19 @@ class Claim:
     assumption: str = ""
     measured_label: str = ""
     plot: Callable | None = None
+    role: str = "theorem"
+    prediction_source: str = "derived"
+    tolerance_reason: str = ""
+    expected_by_tier: dict | None = None
+    finding_by_tier: dict | None = None
+    positive_control: Callable | None = None
+    positive_label: str = ""
+    positive_tolerance: Tolerance | float | None = None
+    positive_comparison: str | None = None
+    interval: str = "student_t"
+    calibrate: Callable | None = None
+    calibration_seeds: dict | None = None
+    calibration_label: str = ""
 
     def __post_init__(self):
         if not _ID.match(self.id):
@@ -91,29 +157,82 @@ class Claim:
             self.comparison = _DEFAULT_COMPARISON[self.kind]
         if self.comparison not in COMPARISONS:
             raise ValueError(f"{self.id}: comparison must be one of {COMPARISONS}")
-        if self.expected not in VERDICTS[:3]:
-            raise ValueError(f"{self.id}: expected must be verified, refuted or inconclusive")
-        if self.expected != "verified" and not self.finding:
-            raise ValueError(f"{self.id}: a claim expected {self.expected!r} must state its finding")
+        if self.role not in ROLES:
+            raise ValueError(f"{self.id}: role must be one of {ROLES}, got {self.role!r}")
+        if self.prediction_source not in PREDICTION_SOURCES:
+            raise ValueError(f"{self.id}: prediction_source must be one of {PREDICTION_SOURCES}")
+        if self.interval not in INTERVALS:
+            raise ValueError(f"{self.id}: interval must be one of {INTERVALS}, got {self.interval!r}")
+        if (self.prediction_source == "independent_runs") != (self.calibrate is not None):
+            raise ValueError(f"{self.id}: prediction_source='independent_runs' goes with a calibrate function "
+                             f"(and only then)")
+        self.expected_by_tier = {t: (self.expected_by_tier or {}).get(t, self.expected) for t in TIERS}
+        self.finding_by_tier = {t: (self.finding_by_tier or {}).get(t, self.finding) for t in TIERS}
+        for tier, exp in self.expected_by_tier.items():
+            if exp not in VERDICTS[:3]:
+                raise ValueError(f"{self.id}: expected[{tier!r}] must be verified, refuted or inconclusive")
+            if exp != "verified" and not self.finding_by_tier[tier]:
+                raise ValueError(f"{self.id}: a claim expected {exp!r} at the {tier} tier must state its finding")
         if not callable(self.negative_control) or not self.negative_label:
             raise ValueError(f"{self.id}: every claim needs a negative control and its label")
         if not isinstance(self.tolerance, Tolerance):
             self.tolerance = Tolerance(float(self.tolerance))
-        for tier in ("quick", "full"):
+        if self.positive_tolerance is not None and not isinstance(self.positive_tolerance, Tolerance):
+            self.positive_tolerance = Tolerance(float(self.positive_tolerance))
+        if self.positive_comparison is not None and self.positive_comparison not in COMPARISONS:
+            raise ValueError(f"{self.id}: positive_comparison must be one of {COMPARISONS}")
+        for tier in TIERS:
             if int(self.seeds.get(tier, 0)) < 1:
                 raise ValueError(f"{self.id}: seeds[{tier!r}] must be a positive integer")
+        if int(self.seeds["full"]) < int(self.seeds["quick"]):
+            raise ValueError(f"{self.id}: the full tier must run at least the quick tier's seeds "
+                             f"({self.seeds['full']} < {self.seeds['quick']})")
+        if self.calibrate is not None:
+            self.calibration_seeds = dict(self.calibration_seeds or self.seeds)
 
-    @property
-    def paper(self) -> str:
-        return self.id.split(".", 1)[0]
+    # ------------------------------------------------------------------ per tier
+    def expected_for(self, tier: str = "quick") -> str:
+        """The verdict the project stands behind at ``tier``."""
+        return self.expected_by_tier[tier]
+
+    def finding_for(self, tier: str = "quick") -> str:
+        """The finding of ``tier`` (empty when it is expected ``verified`` and none was written)."""
+        return self.finding_by_tier[tier]
+
+    # ------------------------------------------------------------------ predictions
+    def _call(self, fn, params, calibration):
+        if self.prediction_source == "independent_runs":
+            if calibration is None:
+                raise ValueError(f"{self.id}: its prediction needs the calibration runs (prediction_source="
+                                 f"'independent_runs')")
+            return fn(params, calibration)
+        return fn(params)
+
+    def prediction(self, params, calibration=None):
+        """The prediction at ``params`` (and, for ``independent_runs``, the calibration summary)."""
+        return self._call(self.predict, params, calibration)
+
+    def control(self, params, calibration=None):
+        """The negative control's prediction."""
+        return self._call(self.negative_control, params, calibration)
+
+    def corrected(self, params, calibration=None):
+        """The positive control's prediction (the corrected statement), or None."""
+        if self.positive_control is None:
+            return None
+        return self._call(self.positive_control, params, calibration)
 
     def describe(self) -> dict[str, Any]:
         """Static description used by ``theorycheck list``."""
         return {
             "claim": self.id, "kind": self.kind, "comparison": self.comparison, "source": self.source,
             "statement": self.statement, "assumption": self.assumption, "expected": self.expected,
-            "finding": self.finding, "tolerance": self.tolerance.describe(),
-            "negative_control": self.negative_label, "seeds": dict(self.seeds),
+            "expected_by_tier": dict(self.expected_by_tier), "finding": self.finding,
+            "finding_by_tier": dict(self.finding_by_tier), "role": self.role,
+            "prediction_source": self.prediction_source, "interval": self.interval,
+            "tolerance": self.tolerance.describe(), "tolerance_reason": self.tolerance_reason,
+            "negative_control": self.negative_label, "positive_control": self.positive_label or None,
+            "calibration": self.calibration_label or None, "seeds": dict(self.seeds),
             "params": {p.name: {"quick": p.quick, "full": p.full, "allowed": p.allowed(), "doc": p.doc}
                        for p in self.regime.params},
         }

@@ -129,12 +129,39 @@ def cmd_list(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
-    for r in rows:
-        exp = "" if r["expected"] == "verified" else f"  [expected {r['expected']}]"
-        print(f"{r['claim']:<44} {r['kind']:<12} {r['statement']}{exp}")
-        if r["assumption"]:
-            print(f"{'':<44} assumes: {r['assumption']}")
+    for role, title in (("theorem", "Theorem claims"), ("consistency", "Consistency checks (tests of the "
+                                                                        "simulator or of an identity; never "
+                                                                        "counted as verified theorems)")):
+        group = [r for r in rows if r["role"] == role]
+        if not group:
+            continue
+        print(f"{title}:")
+        for r in group:
+            exp = r["expected_by_tier"]
+            tag = "" if set(exp.values()) == {"verified"} else (
+                f"  [expected {exp['quick']}]" if exp["quick"] == exp["full"]
+                else f"  [expected quick {exp['quick']}, full {exp['full']}]")
+            print(f"  {r['claim']:<42} {r['kind']:<12} {r['statement']}{tag}")
+            if r["assumption"]:
+                print(f"  {'':<42} assumes: {r['assumption']}")
+        print()
     return EXIT_OK
+
+
+def _calibration(claim, params, tier):
+    """The calibration summary of an ``independent_runs`` claim (its calibration runs, in this process)."""
+    if claim.calibrate is None:
+        return None
+    from .runner import CALIBRATION, DEFAULT_ROOT, measure_points, summarise_calibration
+    from .store import params_key
+
+    n = int(claim.calibration_seeds[tier])
+    recs = measure_points(claim, [(params, i) for i in range(n)], DEFAULT_ROOT, stream=CALIBRATION)
+    recs = [recs[(params_key(params), i)] for i in range(n)]
+    bad = next((r["error"] for r in recs if r["error"]), None)
+    if bad:
+        raise RuntimeError(f"{claim.id}: a calibration run failed: {bad}")
+    return summarise_calibration(claim, [r["value"] for r in recs], [r["extras"] for r in recs])
 
 
 def cmd_predict(args) -> int:
@@ -142,31 +169,59 @@ def cmd_predict(args) -> int:
     params = claim.regime.resolve(args.tier, texts=parse_assignments(args.set))
     from .runner import _jsonable
 
-    pred = _jsonable(claim.predict(params))
+    calibration = _calibration(claim, params, args.tier)
+    pred = _jsonable(claim.prediction(params, calibration))
     row = {"claim": claim.id, "kind": claim.kind, "comparison": claim.comparison, "predicted": pred,
-           "tolerance": claim.tolerance.width(pred), "params": params,
-           "negative_control": {"label": claim.negative_label, "predicted": _jsonable(claim.negative_control(params))}}
+           "tolerance": claim.tolerance.width(pred), "tolerance_reason": claim.tolerance_reason,
+           "prediction_source": claim.prediction_source, "params": params,
+           "negative_control": {"label": claim.negative_label,
+                                "predicted": _jsonable(claim.control(params, calibration))}}
+    if calibration is not None:
+        row["calibration"] = {"label": claim.calibration_label, "mean": calibration.mean,
+                              "ci_low": calibration.ci_low, "ci_high": calibration.ci_high,
+                              "seeds": calibration.seeds}
     if args.json:
         print(json.dumps(row, indent=2))
     else:
         print(f"{claim.id}: predicted {_fmt(pred)} ({claim.kind}, {claim.comparison}, "
-              f"tolerance {claim.tolerance.describe()})")
+              f"tolerance {claim.tolerance.describe()}; {claim.prediction_source})")
+        if calibration is not None:
+            print(f"  from {calibration.seeds} independent runs: {claim.calibration_label} = {_fmt(calibration.mean)} "
+                  f"[{_fmt(calibration.ci_low)}, {_fmt(calibration.ci_high)}]")
     return EXIT_OK
 
 
+def _row_line(r) -> str:
+    ci = "-" if r["ci_low"] is None else f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
+    dist = r.get("control_distance")
+    dist = "-" if dist is None else ("inf" if dist == math.inf else f"{dist:.2g}")
+    pos = r.get("positive_control")
+    ctrl = r["negative_control"]["verdict"] + ("" if pos is None else f"/{pos['verdict'][:5]}")
+    return (f"{r['claim']:<40} {r['verdict']:<12} {r['expected']:<9} {_fmt(r['predicted']):>14} "
+            f"{_fmt(r['measured']):>10} {ci:>24} {_fmt(r.get('resolution')):>9} {ctrl:<15} {dist:>5} "
+            f"{r['elapsed_s']:6.1f}s")
+
+
 def _print_table(rows) -> None:
-    head = f"{'claim':<44} {'verdict':<13} {'expected':<10} {'predicted':>14} {'measured':>11} {'95% CI':>25} {'neg.ctrl':<9} {'time':>7}"
-    print(head)
-    print("-" * len(head))
+    head = (f"{'claim':<40} {'verdict':<12} {'expected':<9} {'predicted':>14} {'measured':>10} {'95% CI':>24} "
+            f"{'resol.':>9} {'neg/pos ctrl':<15} {'dist':>5} {'time':>7}")
     findings = []
-    for r in rows:
-        ci = "-" if r["ci_low"] is None else f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
-        print(f"{r['claim']:<44} {r['verdict']:<13} {r['expected']:<10} {_fmt(r['predicted']):>14} "
-              f"{_fmt(r['measured']):>11} {ci:>25} {r['negative_control']['verdict']:<9} {r['elapsed_s']:6.1f}s")
-        if r.get("error"):
-            print(f"    error: {r['error']}")
-        if r["expected"] != "verified" and r["verdict"] == r["expected"]:
-            findings.append(r)
+    for role, title in (("theorem", None), ("consistency", "Consistency checks (not theorem verifications):")):
+        group = [r for r in rows if r.get("role", "theorem") == role]
+        if not group:
+            continue
+        if title:
+            print(f"\n{title}")
+        print(head)
+        print("-" * len(head))
+        for r in group:
+            print(_row_line(r))
+            if r.get("error"):
+                print(f"    error: {r['error']}")
+            if r["expected"] != "verified" and r["verdict"] == r["expected"]:
+                findings.append(r)
+    print("\nresol.: the smallest shift of the prediction these seeds would refute; dist: the negative control's "
+          "distance from the band edge in tolerance units.")
     if findings:
         print("\nDocumented findings (the project expects these verdicts):")
         for r in findings:
@@ -200,7 +255,7 @@ def cmd_verify(args) -> int:
         for claim, params in plans:
             n = args.seeds or int(claim.seeds[args.tier])
             rows.append(verify_claim(claim, params, n, root, backend=backend, store=store,
-                                     progress=not args.quiet))
+                                     progress=not args.quiet, tier=args.tier))
     except KeyboardInterrupt:
         print("interrupted: finished replicates are kept in the store" if store else "interrupted",
               file=sys.stderr)

@@ -101,9 +101,9 @@ class DaskBackend:
         """``{worker address: process id}`` of the cluster's workers."""
         return self.client.run(os.getpid)
 
-    def submit(self, claim, params, root, index) -> Future:
+    def submit(self, claim, params, root, index, stream: str = "measure") -> Future:
         """Submit a replicate; the returned ``concurrent.futures.Future`` resolves to its record."""
-        task = Task.of(claim, params, root, index)
+        task = Task.of(claim, params, root, index, stream)
         key = f"theorycheck-{task.claim_id}-{task.index}-{uuid.uuid4().hex}"
         dfut = self.client.submit(run_task, task, key=key, pure=False)
         fut: Future = Future()

@@ -22,21 +22,46 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import backends
-from .claim import Claim
+from .claim import Calibration, Claim
 from .fit import SlopeFit, bootstrap_slope, loglog_slope
 from .progress import Progress
-from .verdict import as_interval, decide, mean_ci
+from .verdict import as_interval, control_distance, decide, mean_ci, proportion_ci, resolution
 
 DEFAULT_ROOT = 20260101
 
 
-def replicate_seed(claim_id: str, root: int, index: int) -> np.random.SeedSequence:
-    """The seed of replicate ``index`` of a claim under a root seed."""
-    return np.random.SeedSequence(entropy=int(root), spawn_key=(zlib.crc32(claim_id.encode()), int(index)))
+MEASURE, CALIBRATION = "measure", "calibration"
+STREAMS = {MEASURE: None, CALIBRATION: 1}
 
 
-def replicate_rngs(claim_id: str, root: int, n: int) -> list[np.random.Generator]:
-    return [np.random.default_rng(replicate_seed(claim_id, root, i)) for i in range(n)]
+def replicate_seed(claim_id: str, root: int, index: int, stream: str = MEASURE) -> np.random.SeedSequence:
+    """The seed of replicate ``index`` of a claim under a root seed.
+
+    The measured replicates have ``spawn_key = (crc32(claim), index)``; a claim's calibration runs (the
+    empirical ingredient of an ``independent_runs`` prediction) have ``(crc32(claim), index, 1)``, so they
+    never coincide with a measured replicate.
+    """
+    key = (zlib.crc32(claim_id.encode()), int(index))
+    if STREAMS[stream] is not None:
+        key += (STREAMS[stream],)
+    return np.random.SeedSequence(entropy=int(root), spawn_key=key)
+
+
+def replicate_rngs(claim_id: str, root: int, n: int, stream: str = MEASURE) -> list[np.random.Generator]:
+    return [np.random.default_rng(replicate_seed(claim_id, root, i, stream)) for i in range(n)]
+
+
+def replicate_identity(rng: np.random.Generator) -> tuple:
+    """``(root, key)`` of a replicate generator made by :func:`replicate_seed`: the root entropy and the
+    replicate's key without the claim (``(index,)`` for a measured replicate, ``(index, 1)`` for a
+    calibration run).
+
+    Claims that share one expensive run between several claims key that run by this identity, so replicate
+    ``i`` of every such claim sees the same run and a calibration run never sees a measured one.
+    """
+    ss = rng.bit_generator.seed_seq
+    entropy = ss.entropy if isinstance(ss.entropy, int) else tuple(ss.entropy)
+    return entropy, tuple(int(k) for k in ss.spawn_key[1:])
 
 
 def split_measurement(out: Any) -> tuple[float, dict]:
@@ -47,16 +72,18 @@ def split_measurement(out: Any) -> tuple[float, dict]:
     return float(out), {}
 
 
-def run_replicate(claim: Claim, params: Mapping[str, Any], root: int, index: int) -> dict:
-    """Run one replicate; errors are captured, never raised.
+def run_replicate(claim: Claim, params: Mapping[str, Any], root: int, index: int, stream: str = MEASURE) -> dict:
+    """Run one replicate (``claim.measure``, or ``claim.calibrate`` on the calibration stream); errors are
+    captured, never raised.
 
     The record holds ``index, value, extras, error``, the wall-clock ``elapsed_s`` and the CPU time
     ``cpu_s`` of the process that ran it.
     """
     t0, c0 = time.perf_counter(), time.process_time()
-    rng = np.random.default_rng(replicate_seed(claim.id, root, index))
+    rng = np.random.default_rng(replicate_seed(claim.id, root, index, stream))
+    fn = claim.measure if stream == MEASURE else claim.calibrate
     try:
-        value, extras = split_measurement(claim.measure(params, rng))
+        value, extras = split_measurement(fn(params, rng))
         if not math.isfinite(value):
             raise FloatingPointError(f"measurement is {value}")
         error = None
@@ -66,21 +93,79 @@ def run_replicate(claim: Claim, params: Mapping[str, Any], root: int, index: int
             "elapsed_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}
 
 
-def evaluate(claim: Claim, params: Mapping[str, Any], values: Iterable[float]) -> dict:
-    """Reduce replicate values to the claim's verdict and its negative control's verdict."""
+def reduce_values(values: Sequence[float], extras: Sequence[Mapping] | None, method: str) -> tuple[float, float, float]:
+    """``(estimate, lo, hi)`` of replicate values by an interval method of :mod:`theorycheck.verdict`."""
+    if method == "student_t":
+        return mean_ci(values)
+    if method == "wilson_cluster":
+        try:
+            succ = [float(e["successes"]) for e in extras]
+            trials = [float(e["trials"]) for e in extras]
+        except (KeyError, TypeError):
+            raise ValueError("interval 'wilson_cluster' needs every replicate to report successes and trials") from None
+        return proportion_ci(succ, trials)
+    raise ValueError(f"unknown interval method {method!r}")
+
+
+def summarise_calibration(claim: Claim, values: Sequence[float], extras: Sequence[Mapping]) -> Calibration:
+    """The calibration summary handed to an ``independent_runs`` prediction (a proportion when every run
+    reports ``successes`` and ``trials``, else a Student-t mean)."""
+    method = "wilson_cluster" if extras and all("successes" in e and "trials" in e for e in extras) else "student_t"
+    m, lo, hi = reduce_values(values, extras, method)
+    return Calibration(m, lo, hi, tuple(float(v) for v in values), len(values), method)
+
+
+def _unit(tol: float, predicted, res: float) -> tuple[float, str]:
+    """Unit of the control distance: the tolerance, else the half-width of a predicted interval, else the
+    resolution."""
+    if tol > 0:
+        return tol, "tolerance"
+    lo, hi = as_interval(predicted)
+    if hi > lo and math.isfinite(hi - lo):
+        return (hi - lo) / 2, "band half-width"
+    return res, "resolution"
+
+
+def evaluate(claim: Claim, params: Mapping[str, Any], values: Iterable[float], extras: Sequence[Mapping] | None = None,
+             calibration: Calibration | None = None, tier: str = "quick") -> dict:
+    """Reduce replicate values to the claim's verdict, its negative control's and (if any) its positive
+    control's verdict, with the interval method, the resolution and the control's distance."""
     values = [float(v) for v in values]
-    predicted = claim.predict(params)
+    extras = list(extras) if extras is not None else [{} for _ in values]
+    predicted = claim.prediction(params, calibration)
     tol = claim.tolerance.width(predicted)
-    measured, lo, hi = mean_ci(values)
-    wrong = claim.negative_control(params)
+    measured, lo, hi = reduce_values(values, extras, claim.interval)
+    res = resolution(lo, hi, predicted, tol, claim.comparison)
+    wrong = claim.control(params, calibration)
     wrong_tol = claim.tolerance.width(wrong)
-    return {
+    unit, unit_name = _unit(tol, predicted, res)
+    dist = control_distance(predicted, tol, wrong, claim.comparison, unit)
+    p_lo, p_hi = as_interval(predicted)
+    w_lo, w_hi = as_interval(wrong)
+    gap = max(w_lo - p_hi, p_lo - w_hi, 0.0)
+    row = {
         "predicted": _jsonable(predicted), "measured": measured, "ci_low": lo, "ci_high": hi,
         "tolerance": tol, "verdict": decide(lo, hi, predicted, tol, claim.comparison),
+        "interval": claim.interval, "resolution": res, "prediction_source": claim.prediction_source,
+        "control_distance": dist, "control_distance_unit": unit_name,
         "negative_control": {"label": claim.negative_label, "predicted": _jsonable(wrong),
-                             "tolerance": wrong_tol,
+                             "tolerance": wrong_tol, "distance": dist,
+                             "resolutions": (gap / res) if res > 0 else None,
                              "verdict": decide(lo, hi, wrong, wrong_tol, claim.comparison)},
     }
+    right = claim.corrected(params, calibration)
+    if right is not None:
+        ptol_obj = claim.positive_tolerance or claim.tolerance
+        ptol = ptol_obj.width(right)
+        pcmp = claim.positive_comparison or claim.comparison
+        row["positive_control"] = {"label": claim.positive_label, "predicted": _jsonable(right), "tolerance": ptol,
+                                   "comparison": pcmp, "verdict": decide(lo, hi, right, ptol, pcmp)}
+    if calibration is not None:
+        row["calibration"] = {"label": claim.calibration_label, "mean": calibration.mean,
+                              "ci_low": calibration.ci_low, "ci_high": calibration.ci_high,
+                              "seeds": calibration.seeds, "interval": calibration.interval,
+                              "values": list(calibration.values)}
+    return row
 
 
 def _jsonable(pred):
@@ -94,7 +179,7 @@ def _error_record(index: int, params, message: str) -> dict:
 
 
 def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]], root: int = DEFAULT_ROOT,
-                   backend=None, store=None, bar: Progress | None = None) -> dict:
+                   backend=None, store=None, bar: Progress | None = None, stream: str = MEASURE) -> dict:
     """Measure replicates ``(params, index)`` of a claim as independent tasks and return their records.
 
     Stored records of this code version are reused, never recomputed; each new record is written to
@@ -105,6 +190,9 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
     ``2 * backend.slots``) are in flight, so the progress bar moves even on the in-process backend and an
     interrupted run leaves little queued.
 
+    ``stream="calibration"`` runs ``claim.calibrate`` on the calibration seed stream; its records are stored
+    under the id ``CLAIM@calibration``.
+
     Returns
     -------
     dict
@@ -113,6 +201,13 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
     from .store import params_key
 
     backend = backend or backends.InProcess()
+    store_id = claim.id if stream == MEASURE else f"{claim.id}@{stream}"
+
+    def submit(params, index):
+        if stream == MEASURE:
+            return backend.submit(claim, params, root, index)
+        return backend.submit(claim, params, root, index, stream=stream)
+
     keyed = {}
     for params, index in points:
         keyed[(params_key(params), int(index))] = (dict(params), int(index))
@@ -122,7 +217,7 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
         for (pk, i), (params, _) in keyed.items():
             by_params.setdefault(pk, (params, []))[1].append(i)
         for pk, (params, indices) in by_params.items():
-            for i, rec in store.lookup(claim.id, params, root, indices).items():
+            for i, rec in store.lookup(store_id, params, root, indices).items():
                 records[(pk, i)] = rec
     reused = len(records)
     todo = [k for k in keyed if k not in records]
@@ -137,7 +232,7 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
             while queue and len(in_flight) < window:
                 key = queue.popleft()
                 params, index = keyed[key]
-                in_flight[backend.submit(claim, params, root, index)] = key
+                in_flight[submit(params, index)] = key
             bar.update(running=min(len(in_flight), backend.slots))
             finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
             for fut in finished:
@@ -150,13 +245,13 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
                 worker_version = (rec.get("worker") or {}).get("code_version", version)
                 if store is not None and rec["error"] is None and worker_version != version:
                     # Kept in the store under the worker's own code version, never mixed into this run.
-                    store.save(claim.id, params, root, rec)
+                    store.save(store_id, params, root, rec)
                     rec["error"] = (f"replicate {index} was computed by code version {worker_version}, this run "
                                     f"is {version}: the source changed during the run or the workers run "
                                     f"other code")
                 records[key] = rec
                 if store is not None and rec["error"] is None:
-                    store.save(claim.id, params, root, rec)
+                    store.save(store_id, params, root, rec)
             bar.update(done=len(records), running=min(len(in_flight), backend.slots))
     finally:
         for fut in in_flight:
@@ -165,41 +260,61 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
 
 
 def verify_claim(claim: Claim, params: Mapping[str, Any], n_seeds: int, root: int = DEFAULT_ROOT,
-                 backend=None, store=None, progress: bool = True) -> dict:
+                 backend=None, store=None, progress: bool = True, tier: str = "quick",
+                 calibration_seeds: int | None = None) -> dict:
     """Measure ``n_seeds`` replicates (reusing any stored ones) and return the result row.
 
     The row holds the JSON fields of the command-line contract (``claim, kind, verdict, expected,
-    predicted, measured, ci_low, ci_high, tolerance, seeds, params, negative_control, elapsed_s``) and, for
-    provenance, the root seed, every replicate's value, extras and elapsed time, how many were reused
-    from the store, the backend and the code version.  When ``store`` is given the row is saved there too.
+    predicted, measured, ci_low, ci_high, tolerance, seeds, params, negative_control, elapsed_s``, and
+    ``resolution, interval, prediction_source, control_distance, role, tier``) and, for provenance, the
+    root seed, every replicate's value, extras and elapsed time, how many were reused from the store, the
+    backend and the code version.  ``expected`` is the claim's expectation at ``tier``.  A claim whose
+    prediction comes from independent runs first runs ``calibration_seeds`` (default: the claim's, per
+    tier) calibration replicates on its own seed stream.  When ``store`` is given the row is saved there too.
     """
     from .store import code_version, params_key
 
     t0 = time.perf_counter()
     backend = backend or backends.InProcess()
+    pk = params_key(params)
+    calibration, calibration_error = None, None
+    if claim.calibrate is not None:
+        n_cal = int(calibration_seeds or claim.calibration_seeds[tier])
+        bar = Progress(f"{claim.id} (calibration)", n_cal, enabled=progress)
+        cal = measure_points(claim, [(params, i) for i in range(n_cal)], root, backend, store, bar,
+                             stream=CALIBRATION)
+        cal = [cal[(pk, i)] for i in range(n_cal)]
+        bar.close("done")
+        calibration_error = next((f"calibration run {r['index']}: {r['error']}" for r in cal if r["error"]), None)
+        if calibration_error is None:
+            calibration = summarise_calibration(claim, [r["value"] for r in cal], [r["extras"] for r in cal])
     bar = Progress(claim.id, n_seeds, enabled=progress)
     records = measure_points(claim, [(params, i) for i in range(n_seeds)], root, backend, store, bar)
-    pk = params_key(params)
     ordered = [records[(pk, i)] for i in range(n_seeds)]
     errors = [r["error"] for r in ordered if r["error"]]
-    row = {"claim": claim.id, "kind": claim.kind, "comparison": claim.comparison,
-           "expected": claim.expected, "seeds": n_seeds, "root_seed": int(root), "params": dict(params),
+    if calibration_error:
+        errors.insert(0, calibration_error)
+    row = {"claim": claim.id, "kind": claim.kind, "comparison": claim.comparison, "role": claim.role,
+           "tier": tier, "expected": claim.expected_for(tier), "seeds": n_seeds, "root_seed": int(root),
+           "params": dict(params), "prediction_source": claim.prediction_source, "interval": claim.interval,
            "values": [r["value"] for r in ordered], "extras": [r["extras"] for r in ordered],
            "replicate_elapsed_s": [r["elapsed_s"] for r in ordered],
            "reused": sum(bool(r.get("cached")) for r in ordered),
-           "measured_label": claim.measured_label, "finding": claim.finding,
+           "measured_label": claim.measured_label, "finding": claim.finding_for(tier),
+           "tolerance_reason": claim.tolerance_reason,
            "backend": getattr(backend, "name", type(backend).__name__), "code_version": code_version()}
+    failed = dict(verdict="error", predicted=None, measured=None, ci_low=None, ci_high=None, tolerance=None,
+                  resolution=None, control_distance=None,
+                  negative_control={"label": claim.negative_label, "verdict": "error"})
+    if claim.positive_control is not None:
+        failed["positive_control"] = {"label": claim.positive_label, "verdict": "error"}
     if errors:
-        row.update(verdict="error", error=errors[0], predicted=None, measured=None, ci_low=None,
-                   ci_high=None, tolerance=None,
-                   negative_control={"label": claim.negative_label, "verdict": "error"})
+        row.update(failed, error=errors[0])
     else:
         try:
-            row.update(evaluate(claim, params, row["values"]))
+            row.update(evaluate(claim, params, row["values"], row["extras"], calibration, tier))
         except Exception as exc:
-            row.update(verdict="error", error=f"{type(exc).__name__}: {exc}", predicted=None,
-                       measured=None, ci_low=None, ci_high=None, tolerance=None,
-                       negative_control={"label": claim.negative_label, "verdict": "error"})
+            row.update(failed, error=f"{type(exc).__name__}: {exc}")
     row["elapsed_s"] = time.perf_counter() - t0
     bar.close(row["verdict"])
     if store is not None and hasattr(store, "save_result"):
@@ -275,5 +390,8 @@ def sweep(claim: Claim, params: Mapping[str, Any], axis: str, grid: Sequence, n_
 
 
 def row_ok(row: Mapping[str, Any]) -> bool:
-    """A row passes when its verdict is its expectation and its negative control is refuted."""
-    return row["verdict"] == row["expected"] and row["negative_control"]["verdict"] == "refuted"
+    """A row passes when its verdict is its expectation, its negative control is refuted and its positive
+    control (if it has one) is verified."""
+    positive = row.get("positive_control")
+    return (row["verdict"] == row["expected"] and row["negative_control"]["verdict"] == "refuted"
+            and (positive is None or positive["verdict"] == "verified"))

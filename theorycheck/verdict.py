@@ -15,6 +15,25 @@ above      ``[p_lo - tol, +inf)``               a lower bound: measured >= predi
 
 ``verified`` when the whole interval lies inside the band, ``refuted`` when it lies wholly outside, and
 ``inconclusive`` otherwise.
+
+Intervals (:data:`INTERVALS`, the ``interval`` field of a verify row):
+
+``student_t``
+    ``mean ± t_{(1+level)/2, S-1} s / sqrt(S)`` over the S seeds' values (each seed one independent draw of
+    the measured statistic: a mean, a fitted slope, a crossing point).
+``wilson_cluster``
+    For a proportion counted over test samples (an accuracy, a fraction of features or classes): each
+    replicate reports ``successes`` of ``trials``; the interval is the hull of the Wilson score interval of
+    the pooled counts and the Student-t interval of the seeds' proportions.  Samples of one seed share a
+    trained model, so the seeds' spread is the honest width when they disagree (a cluster-robust interval);
+    when every seed gives the same proportion the Wilson interval keeps a finite-sample width (never
+    ``[1, 1]`` from 16 seeds).
+
+Resolution.  For an interval ``[lo, hi]``, :func:`resolution` is the smallest shift ``|delta|`` of the
+prediction that the same interval would *refute*: the distance the prediction must move before the data
+could tell it apart.  A negative control should sit a few resolutions from the prediction, and the
+control's distance from the edge of the claim's band is reported in tolerance units
+(:func:`control_distance`).
 """
 from __future__ import annotations
 
@@ -27,6 +46,7 @@ from scipy import stats
 
 VERDICTS = ("verified", "refuted", "inconclusive", "error")
 COMPARISONS = ("within", "below", "above")
+INTERVALS = ("student_t", "wilson_cluster")
 
 
 @dataclass(frozen=True)
@@ -101,3 +121,86 @@ def decide(ci_low: float, ci_high: float, predicted, tol: float, comparison: str
     if ci_high < b_lo or ci_low > b_hi:
         return "refuted"
     return "inconclusive"
+
+
+def wilson_interval(successes: float, trials: float, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``successes / trials``.
+
+    ``(p + z^2/2n ± z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)`` with ``z`` the normal quantile; it has a
+    positive width for every finite ``n``, also at ``p = 0`` and ``p = 1``.
+    """
+    n = float(trials)
+    if not n > 0:
+        raise ValueError("a proportion needs trials > 0")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes={successes} must lie in [0, trials={n}]")
+    p = successes / n
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def proportion_ci(successes: Sequence[float], trials: Sequence[float],
+                  level: float = 0.95) -> tuple[float, float, float]:
+    """Pooled proportion and the ``wilson_cluster`` interval (see the module docstring).
+
+    Returns ``(p, lo, hi)`` with ``p = sum successes / sum trials``.
+    """
+    s = np.asarray(successes, float)
+    n = np.asarray(trials, float)
+    if s.size == 0 or s.shape != n.shape:
+        raise ValueError("successes and trials must be non-empty and of the same length")
+    if np.any(n <= 0):
+        raise ValueError("every replicate needs trials > 0")
+    p = float(s.sum() / n.sum())
+    lo, hi = wilson_interval(float(s.sum()), float(n.sum()), level)
+    if s.size > 1:
+        _, tlo, thi = mean_ci(s / n, level)
+        lo, hi = min(lo, tlo), max(hi, thi)
+    return p, lo, hi
+
+
+def resolution(ci_low: float, ci_high: float, predicted, tol: float, comparison: str) -> float:
+    """Smallest ``|delta|`` such that the prediction shifted by ``delta`` is refuted by ``[ci_low, ci_high]``.
+
+    ``within``: the band ``[p_lo + delta - tol, p_hi + delta + tol]`` must clear the interval on one side,
+    so ``min(ci_high - p_lo + tol, p_hi + tol - ci_low)`` (a negative value is clipped to 0: the
+    unshifted prediction is refuted already).  ``below`` (an upper bound) is refuted only by lowering it:
+    ``p_hi + tol - ci_low``; ``above`` only by raising it: ``ci_high - p_lo + tol``.
+    """
+    lo, hi = as_interval(predicted)
+    up = ci_high - lo + tol
+    down = hi + tol - ci_low
+    if comparison == "within":
+        r = min(up, down)
+    elif comparison == "below":
+        r = down
+    elif comparison == "above":
+        r = up
+    else:
+        raise ValueError(f"comparison must be one of {COMPARISONS}, got {comparison!r}")
+    return max(0.0, float(r))
+
+
+def control_distance(predicted, tol: float, control, comparison: str, unit: float | None = None) -> float:
+    """Distance of a control prediction from the edge of the claim's band, in units of ``unit``.
+
+    The distance is the gap between the control's predicted value (or interval) and the nearest finite
+    edge of the claim's band ``band(predicted, tol, comparison)``; 0 when the control lies inside the band.
+    ``unit`` defaults to ``tol`` (tolerance units); pass another scale (the resolution, the half-width of a
+    predicted interval) when ``tol`` is 0.
+    """
+    b_lo, b_hi = band(predicted, tol, comparison)
+    c_lo, c_hi = as_interval(control)
+    if c_lo > b_hi:
+        gap = c_lo - b_hi
+    elif c_hi < b_lo:
+        gap = b_lo - c_hi
+    else:
+        gap = 0.0
+    unit = tol if unit is None else unit
+    if not unit or not math.isfinite(unit) or unit <= 0:
+        return math.inf if gap > 0 else 0.0
+    return float(gap / unit)
