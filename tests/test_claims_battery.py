@@ -32,6 +32,10 @@ def assert_row_as_expected(claim, row, tier):
         assert row["positive_control"]["verdict"] == "verified", (
             f"{claim.id} ({tier}): positive control ({claim.positive_label}) came out "
             f"{row['positive_control']['verdict']}")
+    if claim.alternative is not None:
+        assert row["alternative"]["verdict"] == "refuted", (
+            f"{claim.id} ({tier}): the competing theory ({claim.alternative_label}) came out "
+            f"{row['alternative']['verdict']}")
     if claim.role == "theorem":
         assert row["ci_low"] < row["ci_high"], f"{claim.id}: a zero-width interval from a random measurement"
     for field in ("resolution", "interval", "prediction_source", "control_distance", "role"):

@@ -102,6 +102,11 @@ class Claim:
         Tolerance of the corrected statement (default: the claim's).
     positive_comparison : {"within", "below", "above"}, optional
         Band shape of the corrected statement (default: the claim's).
+    alternative : callable, optional
+        The competing theory's prediction (same signature as ``predict``), e.g. the prior bound's rate, kept
+        beside the near-miss negative control; it is judged like the negative control and must be refuted.
+    alternative_label : str
+        What the competing theory is.
     interval : {"student_t", "wilson_cluster"}
         How replicates reduce to an interval (:mod:`theorycheck.verdict`); ``wilson_cluster`` needs every
         replicate to report ``successes`` and ``trials``.
@@ -141,6 +146,8 @@ class Claim:
     positive_label: str = ""
     positive_tolerance: Tolerance | float | None = None
     positive_comparison: str | None = None
+    alternative: Callable | None = None
+    alternative_label: str = ""
     interval: str = "student_t"
     calibrate: Callable | None = None
     calibration_seeds: dict | None = None
@@ -173,6 +180,8 @@ class Claim:
                 raise ValueError(f"{self.id}: expected[{tier!r}] must be verified, refuted or inconclusive")
             if exp != "verified" and not self.finding_by_tier[tier]:
                 raise ValueError(f"{self.id}: a claim expected {exp!r} at the {tier} tier must state its finding")
+        if self.alternative is not None and not self.alternative_label:
+            raise ValueError(f"{self.id}: an alternative (competing theory) needs its label")
         if not callable(self.negative_control) or not self.negative_label:
             raise ValueError(f"{self.id}: every claim needs a negative control and its label")
         if not isinstance(self.tolerance, Tolerance):
@@ -216,6 +225,12 @@ class Claim:
         """The negative control's prediction."""
         return self._call(self.negative_control, params, calibration)
 
+    def competing(self, params, calibration=None):
+        """The competing theory's prediction, or None."""
+        if self.alternative is None:
+            return None
+        return self._call(self.alternative, params, calibration)
+
     def corrected(self, params, calibration=None):
         """The positive control's prediction (the corrected statement), or None."""
         if self.positive_control is None:
@@ -232,6 +247,7 @@ class Claim:
             "prediction_source": self.prediction_source, "interval": self.interval,
             "tolerance": self.tolerance.describe(), "tolerance_reason": self.tolerance_reason,
             "negative_control": self.negative_label, "positive_control": self.positive_label or None,
+            "alternative": self.alternative_label or None,
             "calibration": self.calibration_label or None, "seeds": dict(self.seeds),
             "params": {p.name: {"quick": p.quick, "full": p.full, "allowed": p.allowed(), "doc": p.doc}
                        for p in self.regime.params},

@@ -153,6 +153,12 @@ def evaluate(claim: Claim, params: Mapping[str, Any], values: Iterable[float], e
                              "resolutions": (gap / res) if res > 0 else None,
                              "verdict": decide(lo, hi, wrong, wrong_tol, claim.comparison)},
     }
+    other = claim.competing(params, calibration)
+    if other is not None:
+        other_tol = claim.tolerance.width(other)
+        row["alternative"] = {"label": claim.alternative_label, "predicted": _jsonable(other), "tolerance": other_tol,
+                              "distance": control_distance(predicted, tol, other, claim.comparison, unit),
+                              "verdict": decide(lo, hi, other, other_tol, claim.comparison)}
     right = claim.corrected(params, calibration)
     if right is not None:
         ptol_obj = claim.positive_tolerance or claim.tolerance
@@ -390,8 +396,9 @@ def sweep(claim: Claim, params: Mapping[str, Any], axis: str, grid: Sequence, n_
 
 
 def row_ok(row: Mapping[str, Any]) -> bool:
-    """A row passes when its verdict is its expectation, its negative control is refuted and its positive
-    control (if it has one) is verified."""
-    positive = row.get("positive_control")
+    """A row passes when its verdict is its expectation, its negative control and its competing theory (if
+    any) are refuted and its positive control (if any) is verified."""
+    positive, other = row.get("positive_control"), row.get("alternative")
     return (row["verdict"] == row["expected"] and row["negative_control"]["verdict"] == "refuted"
-            and (positive is None or positive["verdict"] == "verified"))
+            and (positive is None or positive["verdict"] == "verified")
+            and (other is None or other["verdict"] == "refuted"))
