@@ -18,15 +18,44 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def _expected(c) -> str:
+    parts = []
+    for tier in ("quick", "full"):
+        exp = c.expected_for(tier)
+        if exp == "verified":
+            parts.append(f"{tier}: verified")
+        else:
+            parts.append(f"{tier}: **{exp}**: {_cell(c.finding_for(tier))}")
+    if c.expected_for("quick") == c.expected_for("full") == "verified":
+        return "verified"
+    if c.finding_for("quick") == c.finding_for("full") and c.expected_for("quick") == c.expected_for("full"):
+        return f"**{c.expected}**: {_cell(c.finding)}"
+    return "<br>".join(parts)
+
+
 def claim_table() -> str:
-    """Markdown table of every registered claim."""
-    lines = ["| claim | kind | expected | statement | source | negative control |",
-             "|---|---|---|---|---|---|"]
-    for c in registry.all_claims():
-        exp = c.expected if c.expected == "verified" else f"**{c.expected}**: {_cell(c.finding)}"
-        lines.append(f"| `{c.id}` | {c.kind} | {exp} | {_cell(c.statement)} | {_cell(c.source)} | "
-                     f"{_cell(c.negative_label)} |")
-    return "\n".join(lines)
+    """Markdown tables of every registered claim: theorem claims, then consistency checks."""
+    out = []
+    for role, title in (("theorem", "Theorem claims"),
+                        ("consistency", "Consistency checks (tests of the simulator or of an identity; never "
+                                        "counted as verified theorems)")):
+        claims = [c for c in registry.all_claims() if c.role == role]
+        if not claims:
+            continue
+        out += [f"**{title}**", "",
+                "| claim | kind | expected | statement | source | prediction | tolerance and its reason | "
+                "negative control | positive control |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for c in claims:
+            pred = c.prediction_source + (f" ({_cell(c.calibration_label)})" if c.calibration_label else "")
+            tol = f"{c.tolerance.describe()}: {_cell(c.tolerance_reason)}" if c.tolerance_reason else \
+                c.tolerance.describe()
+            neg = _cell(c.negative_label) + (f"; competing theory: {_cell(c.alternative_label)}"
+                                            if c.alternative_label else "")
+            out.append(f"| `{c.id}` | {c.kind} | {_expected(c)} | {_cell(c.statement)} | {_cell(c.source)} | "
+                       f"{pred} | {_cell(tol)} | {neg} | {_cell(c.positive_label) or '–'} |")
+        out.append("")
+    return "\n".join(out).rstrip()
 
 
 def render(text: str) -> str:

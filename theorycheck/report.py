@@ -133,36 +133,74 @@ def _summary(rows) -> str:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
     parts = ", ".join(f"{_badge(v)} {n}" for v, n in sorted(counts.items()))
     cls = "ok" if n_ok == len(rows) else "bad"
+    theorems = [r for r in rows if r.get("role", "theorem") == "theorem"]
+    verified = sum(r["verdict"] == "verified" for r in theorems)
+    refuted = sum(r["verdict"] == "refuted" for r in theorems)
+    n_cons = len(rows) - len(theorems)
     return (f'<p><span class="{cls}">{n_ok} of {len(rows)} checks as expected</span> '
-            f"(verdict equals the expected one and the negative control is refuted). Verdicts: {parts}</p>")
+            f"(verdict equals the expected one, the negative control and any competing theory are refuted, "
+            f"any positive control is verified). Verdicts: {parts}.</p>"
+            f"<p>Theorem claims: {verified} of {len(theorems)} verified, {refuted} refuted (documented "
+            f"findings). Consistency checks (tests of the simulator or of an identity, never counted as "
+            f"verified theorems): {n_cons}.</p>")
 
 
-def _verdict_table(rows, current: str) -> str:
+def _distance(r) -> str:
+    d = r.get("control_distance")
+    if d is None:
+        return "–"
+    unit = {"tolerance": "tol", "band half-width": "band", "resolution": "res"}.get(r.get("control_distance_unit"), "")
+    return f"{fmt(float(d))} {unit}".strip()
+
+
+def _verdict_rows(rows, current: str) -> str:
     from .runner import row_ok
 
-    head = ("<tr><th>claim</th><th>kind</th><th>verdict</th><th>expected</th><th>predicted</th>"
-            "<th>tolerance</th><th>measured [95% CI]</th><th>negative control</th><th>seeds</th>"
-            "<th>time (s)</th><th title=\"verdict as expected and negative control refuted\">ok</th>"
-            "<th>code version</th></tr>")
     body = []
     for r in rows:
         nc = r.get("negative_control") or {}
+        pc = r.get("positive_control")
         stale = "" if r.get("stored_code_version") == current else \
             ' <span class="stale" title="measured by other code than the current">(other code)</span>'
         ok = '<span class="ok">yes</span>' if row_ok(r) else '<span class="bad">no</span>'
         measured = fmt(r.get("measured"))
         if r.get("ci_low") is not None:
             measured += f" [{fmt(r.get('ci_low'))}, {fmt(r.get('ci_high'))}]"
+        pos = "–" if pc is None else f'<span title="{_e(pc.get("label", ""))}">{_badge(pc.get("verdict", "error"))}</span>'
         body.append(
             f'<tr><td><a href="#{_anchor(r["claim"])}">{_e(r["claim"])}</a></td><td>{_e(r["kind"])}</td>'
             f'<td>{_badge(r["verdict"])}</td><td>{_e(r["expected"])}</td>'
             f'<td class="num">{_e(fmt(r.get("predicted")))}</td>'
             f'<td class="num">±{_e(fmt(r.get("tolerance")))}</td>'
-            f'<td class="num">{_e(measured)}</td>'
+            f'<td class="num">{_e(measured)}</td><td>{_e(r.get("interval", "student_t"))}</td>'
+            f'<td class="num">{_e(fmt(r.get("resolution")))}</td>'
             f'<td title="{_e(nc.get("label", ""))}">{_badge(nc.get("verdict", "error"))}</td>'
+            f'<td class="num">{_e(_distance(r))}</td><td>{pos}</td>'
             f'<td class="num">{r["seeds"]}</td><td class="num">{_e(fmt(r.get("elapsed_s")))}</td>'
             f'<td>{ok}</td><td><code>{_e(r.get("stored_code_version", "")[:8])}</code>{stale}</td></tr>')
-    return f'<div class="scroll"><table class="verdicts">{head}{"".join(body)}</table></div>'
+    return "".join(body)
+
+
+def _verdict_table(rows, current: str) -> str:
+    head = ("<tr><th>claim</th><th>kind</th><th>verdict</th><th>expected</th><th>predicted</th>"
+            "<th>tolerance</th><th>measured [95% CI]</th><th>interval</th>"
+            "<th title=\"smallest shift of the prediction these seeds would refute\">resolution</th>"
+            "<th>negative control</th><th title=\"the negative control's distance from the band edge\">"
+            "control distance</th><th>positive control</th><th>seeds</th>"
+            "<th>time (s)</th><th title=\"verdict as expected, controls as required\">ok</th>"
+            "<th>code version</th></tr>")
+    out = []
+    theorems = [r for r in rows if r.get("role", "theorem") == "theorem"]
+    checks = [r for r in rows if r.get("role", "theorem") != "theorem"]
+    if theorems:
+        out.append(f'<h2>Theorem claims</h2><div class="scroll"><table class="verdicts">{head}'
+                   f'{_verdict_rows(theorems, current)}</table></div>')
+    if checks:
+        out.append(f'<h2>Consistency checks</h2><p class="meta">Checks of the simulator or of an identity that '
+                   f'holds by construction: they must come out as expected, but they verify no theorem.</p>'
+                   f'<div class="scroll"><table class="verdicts">{head}{_verdict_rows(checks, current)}'
+                   f'</table></div>')
+    return "".join(out)
 
 
 def _kv_table(pairs) -> str:
@@ -221,7 +259,8 @@ def _claim_section(row, claim, figure_html: str, measurements) -> str:
         meta = [("statement", _e(claim.statement)), ("source", _e(claim.source))]
         if claim.assumption:
             meta.append(("assumption", _e(claim.assumption)))
-        meta.append(("tolerance", _e(claim.tolerance.describe())))
+        meta.append(("tolerance", _e(claim.tolerance.describe())
+                     + (f" — {claim.tolerance_reason}" if claim.tolerance_reason else "")))
     else:
         meta = [("claim", "not registered in this installation: figure and statement unavailable")]
     nc = row.get("negative_control") or {}
@@ -229,6 +268,18 @@ def _claim_section(row, claim, figure_html: str, measurements) -> str:
         meta.append(("negative control",
                      f"{_e(nc.get('label', ''))}: predicted {_e(fmt(nc.get('predicted')))} "
                      f"± {_e(fmt(nc.get('tolerance')))} → {_badge(nc.get('verdict', 'error'))}"))
+    meta.append(("role, prediction", _e(f"{row.get('role', 'theorem')}; prediction {row.get('prediction_source', 'derived')}; "
+                                        f"interval {row.get('interval', 'student_t')}; resolution "
+                                        f"{fmt(row.get('resolution'))}; control distance {_distance(row)}")))
+    cal = row.get("calibration")
+    if cal:
+        meta.append(("calibration", _e(f"{cal.get('label', '')}: {fmt(cal.get('mean'))} [{fmt(cal.get('ci_low'))}, "
+                                       f"{fmt(cal.get('ci_high'))}] from {cal.get('seeds')} independent runs")))
+    for key, name in (("alternative", "competing theory"), ("positive_control", "positive control")):
+        c = row.get(key)
+        if c:
+            meta.append((name, f"{_e(c.get('label', ''))}: predicted {_e(fmt(c.get('predicted')))} "
+                               f"± {_e(fmt(c.get('tolerance')))} → {_badge(c.get('verdict', 'error'))}"))
     if row.get("finding"):
         meta.append(("finding", _e(row["finding"])))
     if row.get("measured_label"):
@@ -304,9 +355,11 @@ def build_report(directory, figures: bool = True, log=None) -> str:
 <h1>{_e(title)}</h1>
 <p class="meta">Generated {_e(_when(time.time()))} by theorycheck code version <code>{_e(current)}</code>
 from <code>{_e(Path(directory).name)}/results.sqlite</code>: the latest verdict of each claim, parameters
-and seed count. Verdict: the Student-t 95% interval of the mean over independent seeds against the band
-[predicted − tol, predicted + tol] (estimates; one side for bounds): verified if inside, refuted if
-wholly outside, inconclusive otherwise.</p>
+and seed count. Verdict: the 95% interval of the measured statistic (Student-t over independent seeds; for
+proportions, the hull of the Wilson interval of the pooled counts and the seeds' t interval) against the
+band [predicted − tol, predicted + tol] (estimates; one side for bounds): verified if inside, refuted if
+wholly outside, inconclusive otherwise. Resolution: the smallest shift of the prediction that the same
+interval would refute; control distance: how far the negative control sits past the band edge.</p>
 {''.join(notes)}
 {_summary(rows) if rows else ''}
 {_verdict_table(rows, current) if rows else ''}
