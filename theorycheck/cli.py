@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from . import registry
+from .formatting import fmt as _fmt
 from .regime import TIERS, RegimeError, parse_assignments
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
@@ -112,18 +113,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------------------------------- commands
-def _fmt(x) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, list):
-        return "[" + ", ".join(_fmt(v) for v in x) + "]"
-    if isinstance(x, float):
-        if x == 0 or math.isfinite(x) and 1e-3 <= abs(x) < 1e5:
-            return f"{x:.4g}"
-        return f"{x:.3e}"
-    return str(x)
-
-
 def cmd_list(args) -> int:
     rows = [c.describe() for c in registry.all_claims()]
     if args.json:

@@ -19,12 +19,12 @@ import base64
 import hashlib
 import html
 import io
-import math
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from .formatting import fmt
 from .store import Store, code_version, params_key
 
 FIGURE_DIR = "figures"
@@ -50,25 +50,6 @@ code{background:#f3f3f5;padding:0 .2em;border-radius:.2em}
 
 def _e(x: Any) -> str:
     return html.escape(str(x), quote=True)
-
-
-def fmt(x) -> str:
-    """A number for a table: four significant digits, scientific outside [1e-3, 1e5)."""
-    if x is None:
-        return "–"
-    if isinstance(x, (list, tuple)):
-        return "[" + ", ".join(fmt(v) for v in x) + "]"
-    if isinstance(x, bool):
-        return str(x)
-    if isinstance(x, int):
-        return str(x)
-    if isinstance(x, float):
-        if not math.isfinite(x):
-            return str(x)
-        if x == 0 or 1e-3 <= abs(x) < 1e5:
-            return f"{x:.4g}"
-        return f"{x:.3e}"
-    return str(x)
 
 
 def _badge(verdict: str) -> str:
