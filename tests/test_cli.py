@@ -11,10 +11,11 @@ from theorycheck.cli import main
 from theorycheck.regime import Constraint, Param, Regime
 
 ROW_FIELDS = {"claim", "kind", "verdict", "expected", "predicted", "measured", "ci_low", "ci_high", "tolerance",
-              "seeds", "params", "negative_control", "elapsed_s"}
+              "seeds", "params", "negative_control", "elapsed_s",
+              "resolution", "interval", "prediction_source", "control_distance", "role"}
 
 
-def _gaussian_mean_claim(claim_id: str, bias: float = 0.0) -> Claim:
+def _gaussian_mean_claim(claim_id: str, bias: float = 0.0, **extra) -> Claim:
     """The mean of N(mu, 1) samples estimates mu; ``bias`` plants a wrong prediction."""
     regime = Regime(
         params=[Param("mu", quick=1.0, kind="float", low=-10, high=10, doc="true mean"),
@@ -27,7 +28,8 @@ def _gaussian_mean_claim(claim_id: str, bias: float = 0.0) -> Claim:
         predict=lambda p: p["mu"] + bias,
         measure=lambda p, rng: float(rng.normal(p["mu"], 1.0, p["samples"]).mean()),
         tolerance=0.2, negative_control=lambda p: p["mu"] + 1.0, negative_label="mean off by one",
-        seeds={"quick": 6, "full": 6}, measured_label="sample mean", plot=_plot)
+        seeds={"quick": 6, "full": 6}, measured_label="sample mean", plot=_plot,
+        tolerance_reason="test: the sampling error of the mean is 1/sqrt(samples)", **extra)
 
 
 def _plot(params, rngs):
@@ -131,3 +133,44 @@ def test_measure_error_is_reported_not_raised(capsys):
         registry.unregister("toy.broken")
     row = json.loads(out)[0]
     assert code == 1 and row["verdict"] == "error" and "FloatingPointError" in row["error"]
+
+
+def test_list_shows_consistency_checks_apart_and_expectations_per_tier(capsys):
+    claims = [_gaussian_mean_claim("toy.theorem"),
+              _gaussian_mean_claim("toy.identity", role="consistency"),
+              _gaussian_mean_claim("toy.tiered", bias=0.5, expected_by_tier={"full": "refuted"},
+                                   finding_by_tier={"full": "planted bias"}, positive_control=lambda p: p["mu"],
+                                   positive_label="the unbiased mean")]
+    for c in claims:
+        registry.register(c)
+    try:
+        code, out, _ = _run(["list"], capsys)
+        theorems, checks = out.split("Consistency checks")
+        assert code == 0 and "toy.theorem" in theorems and "toy.identity" in checks
+        assert "toy.identity" not in theorems and "expected quick verified, full refuted" in theorems
+        code, out, _ = _run(["list", "--json"], capsys)
+        rows = {r["claim"]: r for r in json.loads(out)}
+        assert rows["toy.tiered"]["expected_by_tier"] == {"quick": "verified", "full": "refuted"}
+        assert rows["toy.identity"]["role"] == "consistency"
+        # the full tier judges against the full tier's expectation, with the positive control verified
+        code, out, _ = _run(["verify", "toy.tiered", "--tier", "full", "--json", "-", "--quiet"], capsys)
+        row = json.loads(out)[0]
+        assert code == 0 and row["expected"] == "refuted" and row["verdict"] == "refuted"
+        assert row["positive_control"]["verdict"] == "verified" and row["tier"] == "full"
+        code, out, _ = _run(["verify", "toy.tiered", "--json", "-", "--quiet"], capsys)
+        assert code == 1 and json.loads(out)[0]["expected"] == "verified"
+    finally:
+        for c in claims:
+            registry.unregister(c.id)
+
+
+def test_a_failed_positive_control_fails_the_run(capsys):
+    claim = _gaussian_mean_claim("toy.badfix", bias=0.5, expected="refuted", finding="planted bias",
+                                 positive_control=lambda p: p["mu"] + 0.45, positive_label="a wrong correction")
+    registry.register(claim)
+    try:
+        code, out, _ = _run(["verify", "toy.badfix", "--json", "-", "--quiet"], capsys)
+    finally:
+        registry.unregister("toy.badfix")
+    row = json.loads(out)[0]
+    assert row["verdict"] == "refuted" and row["positive_control"]["verdict"] != "verified" and code == 1
