@@ -4,12 +4,23 @@ The recursion :math:`x_{t+1} = x_t + \eta C x_t^{q-1}` is iterated exactly (floa
 points drawn by each replicate's generator, and compared with :mod:`derivations.tensor_power`:
 
 * ``bounds``   — the discrete hitting time lies inside the derived rigorous interval ``[lo, hi)``;
-* ``scaling``  — the hitting time scales as :math:`x_0^{-(q-2)}`;
+* ``scaling``  — the log-log slope of the hitting time over a grid of starts is the derived finite-A slope
+  (which tends to the spec's :math:`-(q-2)` far below ``A``);
 * ``follower`` — where the follower stands when the leader hits ``A``;
-* ``ratio``    — the follower's hitting time is :math:`(1+\delta)^{q-2}` times the leader's.
+* ``ratio``    — the follower's hitting time over the leader's.
 
 The recursion is deterministic, so a replicate is a fresh setting (fresh starting points inside the
-regime), not fresh noise: the confidence interval is over settings.
+regime), not fresh noise: the confidence interval is over settings.  A replicate's starts are drawn before
+anything is iterated and are inputs, not measurements: where a measured value is divided by a formula of
+its own starts (``follower``: the continuous-time value at the same start) the formula is a function of
+the setting, never of the iterates.  Every prediction is a function of the claim's parameters: where the
+starts are jittered, the derived quantity is enveloped over the whole jitter range.
+
+Audit (what each verdict can catch).  None of the four holds by construction of the recursion: each
+compares the iterated recursion with a derivation (the spec's closed form plus our discretisation bounds)
+that a wrong step would break, and ``tests/test_tensor_power*.py`` shows the checks failing on wrong
+derivations (bounds shrunk by a tenth of their width, the lag dropped, the exponent's finite-A term
+dropped).  Every tolerance is 0: the predicted intervals are rigorous bounds, so no slack is added.
 """
 from __future__ import annotations
 
@@ -49,9 +60,10 @@ def _A():
     return Param("A", 1.0, 1.0, low=0, low_open=True, search=(0.3, 3.0), log=True, doc="level to hit")
 
 
-def _jitter():
-    return Param("jitter", 0.05, 0.05, low=0, high=0.5,
-                 doc="each replicate draws starts in [x0/(1+jitter), x0 (1+jitter)], log-uniformly")
+def _jitter(quick=0.05, full=0.05, search=(0.005, 0.2)):
+    return Param("jitter", quick, full, low=0, high=0.5, low_open=True, search=search, log=True,
+                 doc="each replicate draws starts in [x0/(1+jitter), x0 (1+jitter)], log-uniformly "
+                     "(> 0: a replicate is a fresh setting)")
 
 
 def _batch(quick, full):
@@ -94,8 +106,10 @@ def _envelope(lo, hi):
 def _bounds_regime():
     return Regime(
         params=[_q(), _eta(), _C(), _A(),
-                Param("x0_min", 1e-3, 1e-2, low=0, low_open=True, doc="smallest starting point"),
-                Param("x0_max", 0.05, 0.2, low=0, low_open=True, doc="largest starting point"),
+                Param("x0_min", 1e-3, 1e-2, low=0, low_open=True, search=(1e-3, 0.1), log=True,
+                      doc="smallest starting point"),
+                Param("x0_max", 0.05, 0.2, low=0, low_open=True, search=(0.01, 0.9), log=True,
+                      doc="largest starting point"),
                 _batch(64, 256)],
         constraints=[
             Constraint("ordered starts", lambda p: p["x0_min"] < p["x0_max"], "x0_min < x0_max",
@@ -169,78 +183,105 @@ BOUNDS = register(Claim(
                "any start falls outside."),
     kind="estimate", regime=_bounds_regime(),
     predict=lambda p: (0.0, 1.0), measure=_bounds_measure,
-    tolerance=Tolerance(0.0),  # rigorous bounds: no slack
+    tolerance=Tolerance(0.0),
+    tolerance_reason=("0: the bounds are rigorous (proof in derivations.tensor_power), so positions 0 and 1 "
+                      "are the bounds themselves and no slack is added; the interval is the Student-t interval "
+                      "of the replicates' mean positions"),
     negative_control=_bounds_negative,
     negative_label="continuous-time prediction T = t_A (no ODE time lost per step), ±1/2 rounding",
-    seeds=SEEDS, assumption=ASSUMPTION,
+    seeds=SEEDS, expected_by_tier={"quick": "verified", "full": "verified"},
+    assumption=(ASSUMPTION + ". A check of our derivation, not an identity of the recursion: the lower "
+                "bound's lag a(S) ln(A/x0), the upper bound's b(S) ln(A/x0) and its +1 (the last step's "
+                "overshoot) are each attained to within a tenth of a step somewhere, so a derivation that "
+                "drops or shrinks any of them is violated by some start (tests: shrunk bounds fail)"),
     measured_label="mean position of T in [lo, hi) (0 = lower, 1 = upper bound); the worst start's if any is outside",
     plot=_bounds_plot))
 
 
 # ============================================================================= 2. scaling
-SLOPE_TOLERANCE = 0.05
-SLOPE_BIAS_BUDGET = SLOPE_TOLERANCE / 2
-
-
 def _nominal_grid(p):
     return np.geomspace(p["x0_min"], p["x0_max"], p["n_grid"])
 
 
-def _slope_bias_ok(p):
-    """The derived slope interval of the nominal grid, and of the grid at both jitter extremes, lies within
-    SLOPE_BIAS_BUDGET of -(q-2)."""
-    target = -(p["q"] - 2)
+def _shifts(p):
+    """The grid's log-shifts u, on JITTER_GRID nodes of [-ln(1+jitter), ln(1+jitter)]."""
+    h = np.log1p(p["jitter"])
+    return np.linspace(-h, h, JITTER_GRID)
+
+
+def _over_shifts(p, slope_fn):
+    """``(lo, hi)`` of a slope function over every shift of the nominal grid (``slope_fn(grid)`` returns a
+    number or a ``(lo, hi)`` pair), enveloped as in :func:`_envelope`."""
     grid = _nominal_grid(p)
-    for g in (grid, grid / (1 + p["jitter"]), grid * (1 + p["jitter"])):
-        lo, hi = tp.loglog_slope_bounds(g, p["eta"], p["C"], p["q"], p["A"])
-        if lo < target - SLOPE_BIAS_BUDGET or hi > target + SLOPE_BIAS_BUDGET:
-            return False
-    return True
+    vals = np.array([np.broadcast_to(slope_fn(grid * np.exp(u)), 2) for u in _shifts(p)], dtype=float)
+    return _envelope(vals[:, 0], vals[:, 1])
+
+
+def _scaling_predict(p):
+    """Derived finite-A slope: the rigorous slope bounds of the discrete hitting time, over the shifts."""
+    return _over_shifts(p, lambda g: tp.loglog_slope_bounds(g, p["eta"], p["C"], p["q"], p["A"]))
+
+
+def _scaling_negative(p):
+    """The spec's continuous-time closed form t_A at finite A, the discrete lag dropped."""
+    return _over_shifts(p, lambda g: tp.continuous_loglog_slope(g, p["eta"], p["C"], p["q"], p["A"]))
+
+
+def _scaling_alternative(p):
+    return tp.asymptotic_exponent(p["q"])
 
 
 def _scaling_regime():
     return Regime(
         params=[_q(), _eta(), _C(), _A(),
-                Param("x0_min", 2e-3, 1e-2, low=0, low_open=True, doc="smallest start of the grid"),
-                Param("x0_max", 2e-2, 5e-2, low=0, low_open=True, doc="largest start of the grid"),
-                Param("n_grid", 8, 12, kind="int", low=3, high=200, doc="grid points (log-spaced)"),
-                _jitter()],
+                Param("x0_min", 5e-3, 0.02, low=0, low_open=True, search=(1e-3, 0.1), log=True,
+                      doc="smallest start of the grid"),
+                Param("x0_max", 0.05, 0.2, low=0, low_open=True, search=(0.01, 0.9), log=True,
+                      doc="largest start of the grid"),
+                Param("n_grid", 8, 12, kind="int", low=3, high=200, search=(3, 16), doc="grid points (log-spaced)"),
+                _jitter(0.01, 0.01, search=(0.001, 0.1))],
         constraints=[
             Constraint("ordered starts", lambda p: p["x0_min"] < p["x0_max"], "x0_min < x0_max",
                        ("x0_min", "x0_max")),
             Constraint("start below the level", lambda p: p["x0_max"] * (1 + p["jitter"]) < p["A"],
                        "x0_max (1 + jitter) < A", ("x0_max", "jitter", "A")),
             _small_steps(),
-            _runtime(lambda p: p["x0_min"] / (1 + p["jitter"])),
-            Constraint("starts far below the level", _slope_bias_ok,
-                       f"x0 << A: the derived slope bias (finite A, per-step loss) must stay within "
-                       f"{SLOPE_BIAS_BUDGET} of -(q-2), half the tolerance",
-                       ("x0_min", "x0_max", "A", "q", "eta", "C"))])
+            _runtime(lambda p: p["x0_min"] / (1 + p["jitter"]))])
 
 
 def _scaling_measure(p, rng):
-    grid = _nominal_grid(p)
-    h = np.log1p(p["jitter"])
-    xs = grid * np.exp(rng.uniform(-h, h, size=grid.size))
+    """Slope of ln T on ln x0 over the nominal grid shifted by a common log-uniform factor."""
+    xs = _nominal_grid(p) * np.exp(rng.uniform(-np.log1p(p["jitter"]), np.log1p(p["jitter"])))
     T = sim.hitting_times(xs, p["eta"] * p["C"], p["q"], p["A"], MAX_STEPS)
     fit = loglog_slope(xs, T)
     lo, hi = tp.loglog_slope_bounds(xs, p["eta"], p["C"], p["q"], p["A"])
     return {"value": fit.slope, "slope_ci": [fit.low, fit.high], "derived_slope_bounds": [lo, hi],
-            "inside_derived": bool(lo <= fit.slope <= hi)}
+            "inside_derived": bool(lo <= fit.slope <= hi),
+            "continuous_slope": tp.continuous_loglog_slope(xs, p["eta"], p["C"], p["q"], p["A"])}
 
 
 SCALING = register(Claim(
     id="lemma.tensor_power.scaling",
-    source=SOURCE + " (hitting time ∝ 1/c_0^(q-2), spec check C11)",
-    statement="The hitting time of a fixed level A scales as x0^-(q-2) (fitted log-log slope over x0 ≪ A).",
+    source=SOURCE + " (hitting time ∝ 1/c_0^(q-2), spec check C11); finite-A slope bounds ours [D]",
+    statement=("The hitting time scales as x0^-(q-2) as x0/A -> 0; over a grid of starts at finite x0/A the "
+               "least-squares slope of ln T on ln x0 is the derived finite-A slope (the closed form t_A with its "
+               "A^-(q-2) term plus the discrete lag (q-1)/2 ln(A/x0) and < 1 step of overshoot), which tends to "
+               "-(q-2) far below A."),
     kind="scaling", regime=_scaling_regime(),
-    predict=lambda p: -(p["q"] - 2.0), measure=_scaling_measure,
-    # 0.05: half of it is the derived finite-A/per-step bias allowed by the regime constraint, the rest
-    # covers the jitter of the grid and the integer rounding of T.
-    tolerance=Tolerance(SLOPE_TOLERANCE),
-    negative_control=lambda p: -(p["q"] - 1.0),
-    negative_label="exponent off by one, -(q-1)",
-    seeds=SEEDS, assumption=ASSUMPTION,
+    predict=_scaling_predict, measure=_scaling_measure,
+    tolerance=Tolerance(0.0),
+    tolerance_reason=("0: the predicted interval is the rigorous slope bounds (each T_i in its derived [lo_i, hi_i)),"
+                      " enveloped over the grid's shift range on 257 nodes and widened by the largest change "
+                      "between nodes (the envelope's discretisation); no slack is added"),
+    negative_control=_scaling_negative,
+    negative_label="continuous-time slope of t_A at finite A (the discrete lag dropped)",
+    alternative=_scaling_alternative,
+    alternative_label="the asymptotic exponent -(q-2) taken at finite x0/A (finite-A term and lag dropped)",
+    seeds=SEEDS, expected_by_tier={"quick": "verified", "full": "verified"},
+    assumption=(ASSUMPTION + ". A replicate shifts the whole grid by a common log-uniform factor in "
+                "[1/(1+jitter), 1+jitter] (so the prediction, enveloped over the shift, is a function of the "
+                "parameters). The default grids reach x0/A = 0.05 (quick) and 0.2 (full), where the finite-A "
+                "term moves the slope from -(q-2) by ~0.016 and ~0.01, several resolutions"),
     measured_label="fitted slope of ln T on ln x0"))
 
 
@@ -328,8 +369,14 @@ def _follower_predict(p):
 
 
 def _follower_negative(p):
+    """The continuous-time prediction itself, y_{T_x} = y(t_A): the derived discretisation term dropped."""
+    return 1.0
+
+
+def _follower_alternative(p):
+    """The spec's approximation y0 ((q-2) delta)^(-1/(q-2)) (A^-(q-2) dropped, linear in delta)."""
     y0s, args = _follower_grid(p)
-    r = y0s / tp.follower_at_leader_hit(*args)
+    r = tp.follower_spec_approximation(y0s, p["delta"], p["q"]) / tp.follower_at_leader_hit(*args)
     return _envelope(r, r)
 
 
@@ -381,12 +428,18 @@ FOLLOWER = register(Claim(
                "discretisation error; measured y_{T_x} / y(t_A)."),
     kind="estimate", regime=_race_regime(),
     predict=_follower_predict, measure=_follower_measure,
-    # The predicted interval is 1 + [derived discretisation error bounds] (enveloped over the jitter
-    # range), so no further tolerance is added.
     tolerance=Tolerance(0.0),
+    tolerance_reason=("0: the predicted interval is 1 + the rigorous discretisation error bounds of y_{T_x} "
+                      "(derivations.tensor_power, 'the race'), enveloped over the jitter range on 257 starts and "
+                      "widened by the largest change between them; no slack is added"),
     negative_control=_follower_negative,
-    negative_label="the follower has not moved, y_{T_x} = y0",
-    seeds=SEEDS, assumption=ASSUMPTION,
+    negative_label="continuous time, y_{T_x} = y(t_A) (the derived discretisation term dropped)",
+    alternative=_follower_alternative,
+    alternative_label="the spec's approximation y0 ((q-2) delta)^(-1/(q-2)) (A^-(q-2) dropped, linear in delta)",
+    seeds=SEEDS, expected_by_tier={"quick": "verified", "full": "verified"},
+    assumption=(ASSUMPTION + ". The discrete follower is ahead of the continuous one (the leader loses more "
+                "ODE time per step than the follower before the hit), by 0.6-1.0 % at the quick default and "
+                "0.02-0.03 % at the full one"),
     measured_label="y_{T_x} / y(t_A): discrete follower over the continuous-time prediction",
     plot=_race_plot))
 
@@ -402,26 +455,35 @@ def _ratio_measure(p, rng):
 
 
 def _ratio_predict(p):
+    """Rigorous bounds on T_y / T_x (finite A and discretisation), enveloped over the jitter range."""
     y0s, args = _follower_grid(p)
-    e = tp.hitting_time_ratio_error_bound(*args)
-    _, e_max = _envelope(e, e)
-    r = tp.hitting_time_ratio(p["delta"], p["q"])
-    return r - e_max, r + e_max
+    return _envelope(*tp.hitting_time_ratio_bounds(*args))
+
+
+def _ratio_negative(p):
+    """The spec's (1+delta)^(q-2): the continuous-time ratio as x0/A -> 0 (the finite-A term dropped)."""
+    return tp.hitting_time_ratio(p["delta"], p["q"])
 
 
 RATIO = register(Claim(
     id="lemma.tensor_power.ratio",
-    source=SOURCE + " (the follower's hitting time is (1+delta)^(q-2) times the leader's, spec §8)",
-    statement=("The follower's hitting time is (1+delta)^(q-2) times the leader's, up to the derived "
-               "finite-A and discretisation error."),
+    source=SOURCE + " (the follower's hitting time is (1+delta)^(q-2) times the leader's, spec §8); finite-A "
+                    "and discrete bounds ours [D]",
+    statement=("The follower's hitting time over the leader's, T_y / T_x, lies in the derived bounds "
+               "[lo_y / hi_x, hi_y / lo_x] around the finite-A ratio ((1+delta)^(q-2) - (x0/A)^(q-2)) / "
+               "(1 - (x0/A)^(q-2)), which tends to the spec's (1+delta)^(q-2) as x0/A -> 0."),
     kind="estimate", regime=_race_regime(),
     predict=_ratio_predict, measure=_ratio_measure,
-    # The predicted interval (1+delta)^(q-2) ± e already holds the derived error e (enveloped over the
-    # jitter range), so no further tolerance is added.
     tolerance=Tolerance(0.0),
-    negative_control=lambda p: (1 + p["delta"]) ** (p["q"] - 1),
-    negative_label="(1+delta)^(q-1): exponent off by one",
-    seeds=SEEDS, assumption=ASSUMPTION,
+    tolerance_reason=("0: the predicted interval is the rigorous bounds on T_y / T_x from the hitting-time bounds "
+                      "of both starts, enveloped over the jitter range on 257 starts and widened by the largest "
+                      "change between them; no slack is added"),
+    negative_control=_ratio_negative,
+    negative_label="the spec's (1+delta)^(q-2) (the finite-A term and the discrete lag dropped)",
+    seeds=SEEDS, expected_by_tier={"quick": "verified", "full": "verified"},
+    assumption=(ASSUMPTION + ". The predicted band is about one step wide relative to T_x (the integer "
+                "rounding of both hitting times), so it, not the seeds, sets the resolution; the spec's "
+                "(1+delta)^(q-2) lies just below it and is refuted by the measured interval"),
     measured_label="T_y / T_x (follower's over leader's hitting time)",
     plot=_race_plot))
 

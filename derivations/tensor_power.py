@@ -96,6 +96,18 @@ as :math:`x_0/A \to 0`.  The discrete ratio :math:`T_y/T_x` lies in :math:`[lo_y
 above for both starts); :func:`hitting_time_ratio_error_bound` returns the largest distance of that interval
 from :math:`(1+\delta)^{q-2}`: it accounts for the finite threshold and the discretisation together.
 
+Log-log slope of the hitting time
+---------------------------------
+The spec's exponent is asymptotic: the local slope of the continuous hitting time,
+:math:`d\ln t_A/d\ln x_0 = -p/(1-(x_0/A)^{p})`, tends to :math:`-p = -(q-2)` only as :math:`x_0/A \to 0`.
+At a finite grid of starts the least-squares slope of :math:`\ln T` on :math:`\ln x_0` has two corrections:
+the finite-A term (steeper, :func:`continuous_loglog_slope`) and the discrete lag
+:math:`\tfrac{q-1}{2}\ln(A/x_0)` steps, which grows as ``x0`` falls and so makes the slope shallower by about
+:math:`\tfrac{q-1}{2}(p\ln(A/x_0) - 1)/t_A`.  With :math:`T_i \in [lo_i, hi_i)` the slope
+:math:`\sum_i w_i \ln T_i` lies between the sums that take each end by the sign of its weight
+(:func:`loglog_slope_bounds`), a rigorous interval about one step wide (relative ``1/T``) that tends to
+``-(q-2)`` as the grid moves far below ``A``.
+
 Everything here is a pure function of the parameters (SymPy expressions plus lambdified numerics).
 """
 from __future__ import annotations
@@ -122,7 +134,7 @@ __all__ = [
     "loss_constants", "follower_at_leader_hit",
     "follower_spec_approximation", "follower_at_leader_hit_bounds", "follower_at_leader_hit_error_bound",
     "hitting_time_ratio", "hitting_time_ratio_continuous", "hitting_time_ratio_bounds",
-    "hitting_time_ratio_error_bound", "loglog_slope_bounds",
+    "hitting_time_ratio_error_bound", "loglog_slope_bounds", "continuous_loglog_slope", "asymptotic_exponent",
 ]
 
 # ----------------------------------------------------------------------------- symbols
@@ -496,12 +508,32 @@ def loglog_slope_bounds(x0_grid, eta, C, q, A):
     The slope is ``sum_i w_i ln T_i`` with ``w_i = (ln x0_i - mean) / sum (ln x0_j - mean)^2``; with
     ``ln T_i`` in ``[ln lo_i, ln hi_i]`` its extremes take the lower or upper end by the sign of ``w_i``.
     """
-    xs = _pos("x0_grid", x0_grid)
-    if xs.ndim != 1 or xs.size < 2:
-        raise ValueError("x0_grid must be a 1-d grid of at least two starting points")
+    xs, w = _slope_weights(x0_grid)
     lo, hi = discrete_hitting_time_bounds(xs, eta, C, q, A)
-    lx = np.log(xs)
-    w = (lx - lx.mean()) / np.sum((lx - lx.mean()) ** 2)
     llo, lhi = np.log(lo), np.log(hi)
     return (float(np.sum(np.where(w > 0, w * llo, w * lhi))),
             float(np.sum(np.where(w > 0, w * lhi, w * llo))))
+
+
+def _slope_weights(x0_grid):
+    xs = _pos("x0_grid", x0_grid)
+    if xs.ndim != 1 or xs.size < 2:
+        raise ValueError("x0_grid must be a 1-d grid of at least two starting points")
+    lx = np.log(xs)
+    return xs, (lx - lx.mean()) / np.sum((lx - lx.mean()) ** 2)
+
+
+def continuous_loglog_slope(x0_grid, eta, C, q, A):
+    """Least-squares slope of ``ln t_A`` on ``ln x0`` over a grid: the spec's continuous-time closed form at
+    finite ``A`` (no discretisation lag).
+
+    ``t_A = (x0^-(q-2) - A^-(q-2)) / ((q-2) eta C)``, so the slope depends on the grid, ``q`` and ``A`` only
+    (``eta C`` is a factor of ``t_A``); it is steeper than ``-(q-2)`` and tends to it as ``x0 / A -> 0``.
+    """
+    xs, w = _slope_weights(x0_grid)
+    return float(np.sum(w * np.log(continuous_hitting_time(xs, eta, C, q, A))))
+
+
+def asymptotic_exponent(q):
+    """The spec's exponent ``-(q-2)``: ``t_A ~ x0^-(q-2) / ((q-2) eta C)`` as ``x0 / A -> 0``."""
+    return -float(_check_q(q) - 2)

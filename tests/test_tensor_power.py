@@ -245,8 +245,12 @@ def test_regimes_reject_out_of_regime_values():
         RATIO.regime.resolve("quick", texts={"x0": "0.99"})
     with pytest.raises(RegimeError, match="runtime"):
         BOUNDS.regime.resolve("quick", texts={"x0_min": "1e-9"})
-    with pytest.raises(RegimeError, match="far below the level"):
-        SCALING.regime.resolve("quick", texts={"x0_max": "0.5"})
+    with pytest.raises(RegimeError, match="below the level"):
+        SCALING.regime.resolve("quick", texts={"x0_max": "0.995"})
+    with pytest.raises(RegimeError, match="jitter"):
+        SCALING.regime.resolve("quick", texts={"jitter": "0"})
+    # starts near the level are inside the scaling regime: the prediction carries the finite-A term
+    assert SCALING.regime.resolve("quick", texts={"x0_max": "0.5"})["x0_max"] == 0.5
 
 
 def test_bounds_claim_fails_when_one_bound_is_too_tight(monkeypatch):
