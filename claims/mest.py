@@ -33,7 +33,9 @@ from theorycheck.fit import loglog_slope
 
 PAPER = "Tinati & Tu, two-stage M-estimation asymptotics for pre-training (arXiv 2603.27631, COLT 2026)"
 KS_C95 = math.sqrt(-math.log(0.025) / 2)          # Kolmogorov 95 % point: 1.358
-LAW_WRONG_FACTOR = 2.0                             # negative control of the law claims
+LAW_WRONG_FACTOR = 1.2                             # near-miss negative control of the law claims
+MEAN_NEAR_MISS = 0.8                               # near-miss control of the mean risk: A + 0.8 gamma B
+DOWNSTREAM_PER_DIM = 50                            # spec §4 guidance n >= 50 r
 
 SPECTRAL_EIGS = [10.0, 6.0, 4.0] + [1.0] * 17      # spec §4, 3a
 SPECTRAL_BETA = [1.0, 1.0, 1.0]
@@ -58,7 +60,8 @@ def _eig(p, i):
     return float(p["eigenvalues"][i])
 
 
-def _spectral_constraints(with_n=True, with_m=True):
+def _spectral_constraints(with_n=True, with_m=True, guidance_n=False, guidance_m=False):
+    """Assumptions of 3a; ``guidance_n`` / ``guidance_m`` add spec §4's size guidance (the asymptotic claims)."""
     cons = [
         Constraint("eigenvalues_descending",
                    lambda p: all(a >= b for a, b in zip(p["eigenvalues"], p["eigenvalues"][1:])),
@@ -76,7 +79,29 @@ def _spectral_constraints(with_n=True, with_m=True):
     if with_m:
         cons.append(Constraint("full_rank_sample_covariance", lambda p: p["m"] >= len(p["eigenvalues"]),
                                "m >= d = len(eigenvalues) (full-rank sample covariance)", ("m", "eigenvalues")))
+    if guidance_n:
+        cons.append(_downstream_guidance(lambda p: p["r"], ("n", "r")))
+    if guidance_m:
+        cons.append(_pretraining_guidance(lambda p: p["eigenvalues"], lambda p: p["r"], ("m", "eigenvalues", "r")))
     return cons
+
+
+GUIDANCE_REASON = ("spec §4: below it the neglected second-order terms of the eigenvector expansion (relative size "
+                   "~ d lambda_1 lambda_(r+1)/(gap^2 m)) exceed the 5 % precision the asymptotic claims are "
+                   "judged at")
+
+
+def _downstream_guidance(r_of, names):
+    return Constraint("downstream_size_guidance", lambda p: p["n"] >= DOWNSTREAM_PER_DIM * r_of(p),
+                      f"n >= {DOWNSTREAM_PER_DIM} r (spec §4 guidance: the head's higher-order terms in 1/n stay "
+                      f"small; the exact OLS factor n/(n-r-1) is predicted, not absorbed)", names)
+
+
+def _pretraining_guidance(spectrum_of, r_of, names):
+    return Constraint("pretraining_size_guidance",
+                      lambda p: p["m"] >= pretraining_size_guidance(spectrum_of(p), r_of(p)),
+                      "m >= 20 d lambda_1 lambda_(r+1)/(lambda_r - lambda_(r+1))^2 (" + GUIDANCE_REASON + ")",
+                      names)
 
 
 def pretraining_size_guidance(eigenvalues, r) -> int:
@@ -91,7 +116,8 @@ def _spectral_strategy(defaults, sizes: str | None):
 
     ``sizes="asymptotic"`` draws n >= 50 r and m above :func:`pretraining_size_guidance` (spec §4: where the
     asymptotic claims are asserted, so ``explore`` searches there); ``sizes="small_n"`` draws r + 4 <= n <= 60
-    (the finite-sample claim); ``None`` draws no sizes.
+    (the finite-sample claim); ``"rate"`` draws gamma and a doubling grid of n whose smallest point meets the
+    guidance; ``None`` draws no sizes.
     """
 
     def strategy(tier):
@@ -106,10 +132,16 @@ def _spectral_strategy(defaults, sizes: str | None):
             p = {"eigenvalues": top + bottom, "r": r,
                  "beta": draw(st.lists(st.floats(-3.0, 3.0), min_size=r, max_size=r)),
                  "noise_var": draw(st.floats(0.05, 5.0))}
-            if sizes is not None:
-                m_low = max(d, pretraining_size_guidance(p["eigenvalues"], r))
+            m_low = max(d, pretraining_size_guidance(p["eigenvalues"], r))
+            if sizes == "rate":
+                p["gamma"] = draw(st.floats(0.25, 4.0))
+                n0 = max(DOWNSTREAM_PER_DIM * r, int(math.ceil(p["gamma"] * m_low)) + 1)
+                n0 = draw(st.integers(n0, 2 * n0))
+                p["n_grid"] = [n0 * 2 ** k for k in range(draw(st.integers(3, 5)))]
+            elif sizes is not None:
                 p["m"] = draw(st.integers(m_low, max(m_low, 200000)))
-                p["n"] = draw(st.integers(r + 4, 60) if sizes == "small_n" else st.integers(50 * r, 20000))
+                p["n"] = draw(st.integers(r + 4, 60) if sizes == "small_n"
+                              else st.integers(DOWNSTREAM_PER_DIM * r, 20000))
             return p
 
         return configs().map(lambda p: {**defaults(tier), **p})
@@ -128,7 +160,7 @@ def _spectral_core_params():
 
 SPECTRAL_MEAN_REGIME = Regime(
     params=_spectral_core_params() + _sizes((2000, 8000), (2000, 8000), (4000, 20000)) + [_sampler_param()],
-    constraints=_spectral_constraints(),
+    constraints=_spectral_constraints(guidance_n=True, guidance_m=True),
     strategy_fn=_spectral_strategy(lambda tier: SPECTRAL_MEAN_REGIME.defaults(tier), sizes="asymptotic"))
 
 
@@ -163,6 +195,9 @@ def _factor_constraints():
                    "n > r + 1 (the OLS excess risk has a finite mean)", ("n", "loadings")),
         Constraint("full_rank_sample_covariance", lambda p: p["m"] >= p["d"], "m >= d (full-rank sample covariance)",
                    ("m", "d")),
+        _downstream_guidance(lambda p: len(p["loadings"]), ("n", "loadings")),
+        _pretraining_guidance(lambda p: ts.factor_spectrum(p["loadings"], p["noise_s2"], p["d"]),
+                              lambda p: len(p["loadings"]), ("m", "loadings", "noise_s2", "d")),
     ]
 
 
@@ -231,9 +266,9 @@ GMM_REGIME = Regime(
                   doc="pairwise distance of the means (vertices of a regular simplex)"),
             Param("beta", quick=[1.0, -1.0, 0.5], kind="floats", length=(2, 8), doc="y = beta_z + nu"),
             Param("label_noise_var", quick=0.25, kind="float", low=0, doc="sigma_nu^2"),
-            Param("n", quick=1000, full=2000, kind="int", low=2, high=10 ** 6, doc="downstream sample size"),
+            Param("n", quick=2000, full=4000, kind="int", low=2, high=10 ** 6, doc="downstream sample size"),
             Param("m", quick=1000, full=2000, kind="int", low=2, high=10 ** 6, doc="pre-training sample size"),
-            Param("reps", quick=250, full=1000, kind="int", low=2, high=10 ** 5,
+            Param("reps", quick=500, full=1000, kind="int", low=2, high=10 ** 5,
                   doc="repetitions of the two-stage procedure per replicate"),
             Param("test_size", quick=100_000, kind="int", low=1000, high=10 ** 7,
                   doc="size of the test set shared by the repetitions of a replicate")],
@@ -244,6 +279,11 @@ GMM_REGIME = Regime(
         Constraint("ols_mean_exists", lambda p: p["n"] > p["K"] + 1, "n > K + 1 (OLS on K posteriors)", ("n", "K")),
         Constraint("identifiable_means", lambda p: p["m"] >= 10 * p["K"] * p["d"],
                    "m >= 10 K d (EM has enough points per estimated mean coordinate)", ("m", "K", "d")),
+        Constraint("asymptotic_sizes", lambda p: min(p["n"], p["m"]) >= DOWNSTREAM_PER_DIM * p["K"],
+                   f"n, m >= {DOWNSTREAM_PER_DIM} K (our analogue of spec §4's n >= 50 r for the K-dimensional "
+                   f"posterior head and the K mean vectors: the spec gives no 3c guidance, and below it the OLS "
+                   f"head on K posteriors and EM carry O(K/n), O(K/m) relative biases beyond the 5 % precision)",
+                   ("n", "m", "K")),
     ],
     strategy_fn=lambda tier: _gmm_strategy(tier))
 
@@ -260,7 +300,8 @@ def _gmm_strategy(tier):
         return {"K": K, "d": d, "separation": draw(st.floats(1.0, 6.0)),
                 "beta": draw(st.lists(st.floats(-2.0, 2.0), min_size=K, max_size=K)),
                 "label_noise_var": draw(st.floats(0.0, 1.0)),
-                "n": draw(st.integers(50 * K, 5000)), "m": draw(st.integers(max(10 * K * d, 50 * K), 5000))}
+                "n": draw(st.integers(DOWNSTREAM_PER_DIM * K, 5000)),
+                "m": draw(st.integers(max(10 * K * d, DOWNSTREAM_PER_DIM * K), 5000))}
 
     return configs().map(lambda p: {**GMM_REGIME.defaults(tier), **p})
 
@@ -352,12 +393,31 @@ def _mean_risk_plot(run, A_B, C_fn, title, reps_cap, grid, tol):
 
 # =============================================================================================== mean risk
 MEAN_TOL = 0.05
-MEAN_TOL_REASON = ("tolerance ±5 % of the prediction: the spec (§4) expects the ratio within about 5 % at its "
-                   "largest sizes; n and m are chosen above the spec's guidance m >= 20 d λ1 λ_(r+1)/gap^2, "
-                   "n >= 50 r, where the O(1/n + 1/m) bias is below 1 %, and the asymptotic prediction is kept "
-                   "(no finite-n correction). The claim is asserted where that guidance holds: the regime's "
-                   "Hypothesis strategy (used by 'explore') draws sizes there, while predict accepts any valid "
-                   "configuration (below the guidance see mest.spectral.finite_sample)")
+MEAN_TOL_REASON = ("±5 % of the prediction: the spec's stated precision (§4, 'ratio within about 5 % at the largest "
+                   "sizes'). The regime enforces the spec's guidance m >= 20 d λ1 λ_(r+1)/gap², which keeps the "
+                   "first neglected term of m E[a(U_hat)], of relative order d λ1 λ_(r+1)/(gap² m), below 1/20 of "
+                   "γB, and n >= 50 r; the finite-n factor of the OLS head (n/(n-r-1) on A, (n-1)/(n-r-1) on γB, "
+                   "exact for this jointly Gaussian model) is predicted, not absorbed. Fixed before the runs, "
+                   "not from a measured value")
+MEAN_NEAR_MISS_LABEL = (f"A + {MEAN_NEAR_MISS:g} γB: a pre-training term 20 % smaller (same finite-n head factor)")
+ORACLE_LABEL = "oracle risk A alone (pre-training free at first order: the γB term dropped)"
+
+
+def _linear_mean_risk(A_B, r_of, pretrain_factor):
+    """n E[excess] predicted at finite n (:func:`derivations.two_stage.head_corrected_mean_risk`) with the
+    pre-training constant B scaled by ``pretrain_factor`` (1: the theorem; 0.8: the near miss; 0: the oracle)."""
+    def predict(p):
+        A, B = A_B(p)
+        return ts.head_corrected_mean_risk(A, pretrain_factor * B, r_of(p), p["n"], p["m"])
+    return predict
+
+
+def _gmm_mean_risk(pretrain_factor):
+    def predict(p):
+        lim = _gmm_limit(p)
+        return lim["A"] + pretrain_factor * p["n"] / p["m"] * lim["B"]
+    return predict
+
 
 register(Claim(
     id="mest.spectral.mean_risk",
@@ -365,15 +425,20 @@ register(Claim(
     statement="PCA span + OLS head: n E[excess] -> sigma^2 r + gamma sum_a w_a, "
               "w_a = lambda_a^2 sum_b beta_b^2 lambda_b/(lambda_b - lambda_a)^2, gamma = n/m",
     kind="estimate", regime=SPECTRAL_MEAN_REGIME,
-    predict=lambda p: ts.spectral_mean_risk(p["eigenvalues"], p["r"], p["beta"], p["noise_var"], p["n"] / p["m"]),
+    predict=_linear_mean_risk(_spectral_A_B, lambda p: p["r"], 1.0),
     measure=_mean_risk_measure(_linear_mc(_spectral_task)),
     tolerance=Tolerance(MEAN_TOL, relative=True),
-    negative_control=lambda p: ts.spectral_A(p["r"], p["noise_var"]),
-    negative_label="oracle risk A = sigma^2 r alone (pre-training term gamma*B dropped)",
+    tolerance_reason=MEAN_TOL_REASON,
+    negative_control=_linear_mean_risk(_spectral_A_B, lambda p: p["r"], MEAN_NEAR_MISS),
+    negative_label=MEAN_NEAR_MISS_LABEL,
+    alternative=_linear_mean_risk(_spectral_A_B, lambda p: p["r"], 0.0),
+    alternative_label=ORACLE_LABEL,
     seeds={"quick": 4, "full": 10},
     assumption="x ~ N(0, diag(eigenvalues)) (PCA is rotation-equivariant), U_hat = top-r eigenvectors of the "
                "uncentred sample covariance, OLS head without intercept, exact excess (U w - U* b)^T Sigma (U w - U* b); "
-               "sampler='wishart' draws the scatter matrices exactly (Bartlett). " + MEAN_TOL_REASON,
+               "sampler='wishart' draws the scatter matrices exactly (Bartlett). The limit A + γB is evaluated "
+               "with the exact finite-n OLS factor, A n/(n-r-1) + γB (n-1)/(n-r-1) (spec §3a, §4: 1.002 at "
+               "n = 2000, 1.027 at n = 50 r), and sizes are held to the spec's guidance",
     measured_label="n x mean excess test risk",
     plot=_mean_risk_plot(_linear_mc(_spectral_task), _spectral_A_B,
                          lambda p: (len(p["eigenvalues"]) * p["r"], p["r"]), "3a spectral", 2000,
@@ -386,16 +451,20 @@ register(Claim(
     statement="factor model x = Bz + e, Gaussian-MLE span, posterior-mean features, OLS head: "
               "n E[excess] -> r sigma_eff^2 + gamma (d - r) W, W = s^4 sum_b c_b^2/(ell_b (ell_b + s^2))",
     kind="estimate", regime=FACTOR_MEAN_REGIME,
-    predict=lambda p: ts.factor_mean_risk(p["loadings"], p["noise_s2"], p["beta"], p["label_noise_var"], p["d"],
-                                          p["n"] / p["m"]),
+    predict=_linear_mean_risk(_factor_A_B, lambda p: len(p["loadings"]), 1.0),
     measure=_mean_risk_measure(_linear_mc(_factor_task)),
     tolerance=Tolerance(MEAN_TOL, relative=True),
-    negative_control=lambda p: ts.factor_A(p["loadings"], p["noise_s2"], p["beta"], p["label_noise_var"]),
-    negative_label="oracle risk A = r sigma_eff^2 alone (pre-training term dropped)",
+    tolerance_reason=MEAN_TOL_REASON,
+    negative_control=_linear_mean_risk(_factor_A_B, lambda p: len(p["loadings"]), MEAN_NEAR_MISS),
+    negative_label=MEAN_NEAR_MISS_LABEL,
+    alternative=_linear_mean_risk(_factor_A_B, lambda p: len(p["loadings"]), 0.0),
+    alternative_label=ORACLE_LABEL,
     seeds={"quick": 4, "full": 10},
     assumption="B = U* L^(1/2) V^T with U* = first r coordinates and V = I; Tipping-Bishop MLE with s^2 estimated "
                "(mean of the d - r smallest sample eigenvalues), posterior mean (B^T B + s^2 I)^-1 B^T x as "
-               "features, excess against f* = theta*^T x in closed form. " + MEAN_TOL_REASON,
+               "features, excess against f* = theta*^T x in closed form. Conditional on the fitted map the task is "
+               "a Gaussian linear model with noise sigma_eff^2 + a, so the exact finite-n OLS factor of 3a applies "
+               "(A n/(n-r-1) + γB (n-1)/(n-r-1)); sizes are held to the spec's guidance",
     measured_label="n x mean excess test risk",
     plot=_mean_risk_plot(_linear_mc(_factor_task), _factor_A_B, lambda p: (p["d"] * len(p["loadings"]),
                                                                             len(p["loadings"])),
@@ -408,18 +477,23 @@ register(Claim(
     statement="Gaussian mixture, EM means, posterior features, OLS head: n E[excess] -> tr(H_ww^-1 G_ww) "
               "+ gamma tr(S I_mu^-1) (blocks by Monte Carlo quadrature, 10^6 draws)",
     kind="estimate", regime=GMM_REGIME,
-    predict=lambda p: (lambda lim: lim["A"] + p["n"] / p["m"] * lim["B"])(_gmm_limit(p)),
+    predict=_gmm_mean_risk(1.0),
     measure=_mean_risk_measure(_gmm_mc),
     tolerance=Tolerance(MEAN_TOL, relative=True),
-    negative_control=lambda p: _gmm_limit(p)["A"],
-    negative_label="oracle risk A = tr(H^-1 G) alone (pre-training term dropped)",
+    tolerance_reason="±5 % of the prediction: the spec's stated precision (§4). The quadrature of A and B "
+                     "(10^6 draws, fixed seed) is accurate to about 0.3 %; the O(K/n) bias of OLS on the "
+                     "(non-Gaussian) posteriors and the O(1/m) bias of EM have no closed form here and are kept "
+                     "inside the 5 % by the regime's n, m >= 50 K. Fixed before the runs, not from a measured value",
+    negative_control=_gmm_mean_risk(MEAN_NEAR_MISS),
+    negative_label=f"A + {MEAN_NEAR_MISS:g} γB: a pre-training term 20 % smaller",
+    alternative=_gmm_mean_risk(0.0),
+    alternative_label=ORACLE_LABEL,
     seeds={"quick": 8, "full": 10},
     assumption="equal weights 1/K and identity covariances known, means on a regular simplex with the given "
                "pairwise distance, EM from the true means to max|Δμ| < 1e-10, posterior features, OLS without "
                "intercept, excess on a test set of test_size points shared by the repetitions of a replicate "
-               "(drawn from the replicate's generator). Tolerance ±5 % of the prediction (spec §4); the quadrature of "
-               "A and B (10^6 draws, fixed seed) is accurate to about 0.3 %, and at n = m >= 1000 the finite-size "
-               "bias of EM + OLS is within the Monte Carlo error (about 1 %); the asymptotic prediction is kept",
+               "(drawn from the replicate's generator); the asymptotic prediction A + γB is kept (no finite-n "
+               "factor is known for the heteroscedastic posterior head)",
     measured_label="n x mean excess test risk",
     plot=_mean_risk_plot(_gmm_mc, lambda p: (lambda lim: (lim["A"], lim["B"]))(_gmm_limit(p)),
                          lambda p: (p["d"] * p["K"], p["K"]), "3c Gaussian mixture", 100, [-1, 0, 1], MEAN_TOL),
@@ -427,20 +501,31 @@ register(Claim(
 
 
 # =============================================================================================== rate
+def _rate_grid_ok(p):
+    """Spec §4 guidance at the smallest grid point (n and m = n/gamma grow along the grid)."""
+    n0 = p["n_grid"][0]
+    return (n0 >= DOWNSTREAM_PER_DIM * p["r"]
+            and round(n0 / p["gamma"]) >= pretraining_size_guidance(p["eigenvalues"], p["r"]))
+
+
 RATE_REGIME = Regime(
     params=_spectral_core_params() + [
-        Param("gamma", quick=1.0, kind="float", low=0, low_open=True, high=1000, doc="fixed ratio n/m"),
+        Param("gamma", quick=1.0, kind="float", low=0, low_open=True, high=1000, search=(0.25, 4.0),
+              doc="fixed ratio n/m"),
         Param("n_grid", quick=[500, 1000, 2000, 4000, 8000], full=[500, 1000, 2000, 4000, 8000, 16000, 32000],
               kind="ints", low=4, high=10 ** 7, length=(3, 20), doc="downstream sizes of the sweep (m = n/gamma)"),
         Param("reps", quick=2000, full=10000, kind="int", low=2, high=10 ** 6, doc="repetitions per grid point"),
         _sampler_param()],
-    strategy_fn=_spectral_strategy(lambda tier: RATE_REGIME.defaults(tier), sizes=None),
+    strategy_fn=_spectral_strategy(lambda tier: RATE_REGIME.defaults(tier), sizes="rate"),
     constraints=_spectral_constraints(with_n=False, with_m=False) + [
         Constraint("grid_increasing", lambda p: all(a < b for a, b in zip(p["n_grid"], p["n_grid"][1:])),
                    "n_grid strictly increasing", ("n_grid",)),
         Constraint("ols_mean_exists", lambda p: p["n_grid"][0] > p["r"] + 1, "every n > r + 1", ("n_grid", "r")),
         Constraint("full_rank_sample_covariance", lambda p: round(p["n_grid"][0] / p["gamma"]) >= len(p["eigenvalues"]),
                    "m = n/gamma >= d on the whole grid", ("n_grid", "gamma", "eigenvalues")),
+        Constraint("size_guidance_on_grid", _rate_grid_ok,
+                   f"n >= {DOWNSTREAM_PER_DIM} r and m = n/gamma >= 20 d λ1 λ_(r+1)/gap² at every grid point "
+                   f"(checked at the smallest; {GUIDANCE_REASON})", ("n_grid", "gamma", "eigenvalues", "r")),
     ])
 
 
@@ -454,6 +539,28 @@ def _rate_measure(p, rng):
             "n_times_mean_excess": (ns * means).tolist()}
 
 
+def _grid_slope(ns, curve) -> float:
+    """Least-squares slope of log(curve) on log(n) over the grid (the fit the measurement makes)."""
+    ns = np.asarray(ns, float)
+    return float(loglog_slope(ns, np.asarray(curve, float)).slope)
+
+
+def _rate_predict(p):
+    """Slope of the finite-n prediction E = head_corrected_mean_risk / n over the grid (m = n/gamma): -1 in the
+    limit; the exact OLS factor bends it by O(r/n) (about -0.002 on the quick grid)."""
+    A, B = _spectral_A_B(p)
+    ns = [int(n) for n in p["n_grid"]]
+    return _grid_slope(ns, [ts.head_corrected_mean_risk(A, B, p["r"], n, int(round(n / p["gamma"]))) / n
+                            for n in ns])
+
+
+def _rate_log_factor(p):
+    """Near miss: the fast rate with a logarithmic factor, E ~ log(n)/n (an Õ(1/n) bound's shape); its slope over
+    the grid is about -1 + 1/log(n)."""
+    ns = np.asarray(p["n_grid"], float)
+    return _grid_slope(ns, np.log(ns) / ns)
+
+
 def _rate_plot(p, rngs):
     A, B = _spectral_A_B(p)
     d, r = len(p["eigenvalues"]), p["r"]
@@ -461,20 +568,38 @@ def _rate_plot(p, rngs):
                         p["reps"], "3a spectral, rate", MEAN_TOL)
 
 
+def _rate_tolerance_bound(n_grid, rel=MEAN_TOL) -> float:
+    """Largest change of the least-squares log-log slope from relative errors of at most ``rel`` at every grid
+    point: ``rel * sum|x - x_bar| / sum (x - x_bar)^2`` with ``x = log n``."""
+    x = np.log(np.asarray(n_grid, float))
+    dx = x - x.mean()
+    return float(rel * np.abs(dx).sum() / (dx ** 2).sum())
+
+
+RATE_TOL = 0.05
+
 register(Claim(
     id="mest.spectral.rate",
     source=f"{PAPER}; spec §2 (E ≈ A/n + B/m) and §5 (prior bound of Ge et al. 2023, rate shape [V]) [R]",
     statement="at fixed gamma = n/m the mean excess risk of PCA + OLS falls as n^-1 (fitted log-log slope -1), "
               "faster than the prior bound's n^-1/2",
     kind="scaling", regime=RATE_REGIME,
-    predict=lambda p: -1.0, measure=_rate_measure,
-    tolerance=Tolerance(0.05),
-    negative_control=lambda p: -0.5,
-    negative_label="the prior bound's slope -1/2 (sqrt(C_Phi/m) + sqrt(C_Psi/n))",
+    predict=_rate_predict, measure=_rate_measure,
+    tolerance=Tolerance(RATE_TOL),
+    tolerance_reason=f"±{RATE_TOL:g} on the slope: relative errors of at most 5 % of the prediction at every grid "
+                     f"point (the spec's precision, held by the guidance at the smallest grid point) move the "
+                     f"least-squares slope by at most 5 % · Σ|x - x̄| / Σ(x - x̄)² with x = log n: "
+                     f"{_rate_tolerance_bound([500, 1000, 2000, 4000, 8000]):.3f} on the quick grid, "
+                     f"{_rate_tolerance_bound([500 * 2 ** k for k in range(7)]):.3f} on the full one; ±{RATE_TOL:g} "
+                     f"rounds that bound up. The exact OLS factor's bend is predicted",
+    negative_control=_rate_log_factor,
+    negative_label="the fast rate with a log factor, log(n)/n (an Õ(1/n) shape): slope -1 + 1/log n over the grid",
+    alternative=lambda p: -0.5,
+    alternative_label="the prior bound's slope -1/2 (sqrt(C_Phi/m) + sqrt(C_Psi/n), Ge et al. 2023)",
     seeds={"quick": 5, "full": 10},
-    assumption="3a defaults of spec §4, m = n/gamma on a doubling grid from n = 500 (m above the spec's guidance); "
-               "one seed = one sweep, slope by least squares on the log of the mean excess over reps repetitions. "
-               "Tolerance ±0.05: the O(1/n) finite-size terms bend the slope by < 0.01 over this grid",
+    assumption="3a defaults of spec §4, m = n/gamma on a doubling grid from n = 500 (every grid point above the "
+               "spec's size guidance); one seed = one sweep, slope by least squares on the log of the mean excess "
+               "over reps repetitions; the prediction is the slope of the finite-n prediction over the same grid",
     measured_label="fitted log-log slope of E[excess] against n",
     plot=_rate_plot,
 ))
@@ -513,7 +638,8 @@ def _law_regime(core, constraints, n, m, reps, strategy_fn=None):
         constraints, strategy_fn)
 
 
-SPECTRAL_LAW_REGIME = _law_regime(_spectral_core_params(), _spectral_constraints(), (20000, 50000),
+SPECTRAL_LAW_REGIME = _law_regime(_spectral_core_params(), _spectral_constraints(guidance_n=True, guidance_m=True),
+                                  (20000, 50000),
                                   (20000, 50000), (2000, 10000),
                                   _spectral_strategy(lambda tier: SPECTRAL_LAW_REGIME.defaults(tier), sizes="asymptotic"))
 FACTOR_LAW_REGIME = _law_regime(_factor_params((1, 1), (1, 1), (1, 1))[:5], _factor_constraints(), (20000, 50000),
@@ -537,10 +663,12 @@ def _law_measure(run, weights):
     return measure
 
 
-def _law_negative(weights):
+def _law_negative(weights, factor=LAW_WRONG_FACTOR):
+    """The band of KS distances D implied if n*excess followed the limit law with its pre-training weights times
+    ``factor``: |D - Δ| <= critical value, Δ = sup|F_wrong - F_limit| (fixed-seed quadrature)."""
     def negative(p):
         head_w, pre_w = weights(p)
-        gap = _law_gap(tuple(head_w), tuple(pre_w), p["n"] / p["m"], LAW_WRONG_FACTOR)
+        gap = _law_gap(tuple(head_w), tuple(pre_w), p["n"] / p["m"], factor)
         k = _ks_critical(p)
         return (max(gap - k, 0.0), gap + k)
     return negative
@@ -576,8 +704,13 @@ def _law_plot(run, weights, title):
 LAW_NOTE = ("one replicate = the two-sample KS distance between reps values of n*excess and limit_draws draws "
             "of the weighted chi-square limit (gamma = n/m); bound = the 95 % KS critical value "
             "1.358 sqrt((R+N)/(RN)), tolerance 0 (the critical value is the allowance); the negative control "
-            "is the band |D - Δ| <= critical value implied if the law had its gamma-term weights doubled "
-            "(Δ = sup|F_wrong - F_limit| by a fixed-seed quadrature of 10^6 draws)")
+            f"is the band |D - Δ| <= critical value implied if the law had its gamma-term weights x{LAW_WRONG_FACTOR:g} "
+            "(Δ = sup|F_wrong - F_limit| by a fixed-seed quadrature of 10^6 draws), the competing theory the same "
+            "band for the oracle law (gamma-term dropped)")
+LAW_TOL_REASON = ("0: the allowance is already in the prediction, the 95 % critical value 1.358 sqrt((R+N)/(RN)) "
+                  "of the two-sample KS distance between R values of n*excess and N draws of the limit (the "
+                  "resolution of a law comparison at these Monte Carlo sizes); the O(1/n + 1/m) distortion of the "
+                  "law is kept below it by n = m = 20000, far above the spec's guidance")
 
 register(Claim(
     id="mest.spectral.law",
@@ -589,7 +722,10 @@ register(Claim(
     measure=_law_measure(_linear_mc(_spectral_task), _spectral_weights),
     tolerance=Tolerance(0.0),
     negative_control=_law_negative(_spectral_weights),
-    negative_label=f"limit law with the gamma-term weights x{LAW_WRONG_FACTOR:g}",
+    tolerance_reason=LAW_TOL_REASON,
+    negative_label=f"limit law with the gamma-term weights x{LAW_WRONG_FACTOR:g} (a pre-training term 20 % larger)",
+    alternative=_law_negative(_spectral_weights, factor=0.0),
+    alternative_label="oracle law sigma^2 chi^2_r (pre-training free: gamma-term dropped)",
     seeds={"quick": 8, "full": 10},
     assumption="3a set-up of mest.spectral.mean_risk at n = m large enough that the finite-size distortion of the "
                "law is below the KS resolution (at n = m = 500 with 4000 repetitions the distance is 0.030 > 0.022, "
@@ -609,7 +745,10 @@ register(Claim(
     measure=_law_measure(_linear_mc(_factor_task), _factor_weights),
     tolerance=Tolerance(0.0),
     negative_control=_law_negative(_factor_weights),
-    negative_label=f"limit law with the gamma-term weight W x{LAW_WRONG_FACTOR:g}",
+    tolerance_reason=LAW_TOL_REASON,
+    negative_label=f"limit law with the gamma-term weight W x{LAW_WRONG_FACTOR:g} (a pre-training term 20 % larger)",
+    alternative=_law_negative(_factor_weights, factor=0.0),
+    alternative_label="oracle law sigma^2 chi^2_r (pre-training free: gamma-term dropped)",
     seeds={"quick": 8, "full": 10},
     assumption="3b set-up of mest.factor.mean_risk; " + LAW_NOTE,
     measured_label="KS distance of n*excess to the limit law",
@@ -619,42 +758,75 @@ register(Claim(
 
 # =============================================================================================== finite n
 FINITE_REGIME = Regime(
-    params=_spectral_core_params() + _sizes((12, 12), (2000, 20000), (20000, 100000)) + [_sampler_param()],
-    constraints=_spectral_constraints(with_n=False) + [
+    params=_spectral_core_params() + _sizes((12, 12), (2000, 20000), (30000, 100000)) + [_sampler_param()],
+    constraints=_spectral_constraints(with_n=False, guidance_m=True) + [
         Constraint("finite_variance", lambda p: p["n"] > p["r"] + 3,
                    "n > r + 3 (the OLS excess has a finite variance, so the Monte Carlo mean has a CI)", ("n", "r"))],
     strategy_fn=_spectral_strategy(lambda tier: FINITE_REGIME.defaults(tier), sizes="small_n"))
 
 
-def _finite_predict(p):
-    return p["n"] * ts.finite_sample_pieces(p["eigenvalues"], p["r"], p["beta"], p["noise_var"], p["n"],
-                                            p["m"])["mean_excess"]
+def _finite_predict(p, n_eff=None):
+    """n E[excess] by the exact formula with E[a] = B/m; ``n_eff`` replaces n inside the OLS factor only (the
+    near miss uses n + 1, i.e. the denominator n - r instead of n - r - 1)."""
+    B = ts.spectral_B(p["eigenvalues"], p["r"], p["beta"])
+    n_ols = p["n"] if n_eff is None else n_eff
+    return p["n"] * ts.finite_sample_excess(B / p["m"], p["r"], n_ols, p["noise_var"])
 
+
+def ols_excess_relative_sd(r: int, n: int) -> float:
+    r"""Relative s.d. of the excess of OLS on ``n`` Gaussian points in ``r`` dimensions: the excess is
+    :math:`\sigma^2u` with :math:`u = \chi^2_r/\chi^2_{n-r+1}` (independent), so
+    :math:`\mathrm{Var}(u)/\mathbb E[u]^2 = (r+2)(n-r-1)/(r(n-r-3)) - 1` (needs ``n > r + 3``)."""
+    return math.sqrt((r + 2) * (n - r - 1) / (r * (n - r - 3)) - 1)
+
+
+FINITE_TOL = 0.02
+_FIN_SD = ols_excess_relative_sd(3, 12)
+_FIN_HALF = stats.t.ppf(0.975, 4) * _FIN_SD / math.sqrt(5 * 30000)
 
 register(Claim(
     id="mest.spectral.finite_sample",
     source=f"{PAPER}; spec §3a exact finite-sample check [R]",
     statement="for PCA + OLS at any n > r + 1, E[excess] = E[a(U_hat)] (1 + r/(n-r-1)) + sigma^2 r/(n-r-1) "
               "(Gaussian linear model conditional on U_hat)",
-    kind="estimate", regime=FINITE_REGIME,
+    kind="estimate", regime=FINITE_REGIME, role="consistency",
     predict=_finite_predict,
     measure=_mean_risk_measure(_linear_mc(_spectral_task)),
-    tolerance=Tolerance(0.02, relative=True),
-    negative_control=lambda p: ts.spectral_mean_risk(p["eigenvalues"], p["r"], p["beta"], p["noise_var"],
-                                                     p["n"] / p["m"]),
-    negative_label="the asymptotic formula A + (n/m) B at the same small n",
+    tolerance=Tolerance(FINITE_TOL, relative=True),
+    tolerance_reason=f"±{FINITE_TOL:.0%} of the prediction, a Monte Carlo allowance fixed before the runs: the identity "
+                     f"is exact and its one approximation, E[a] = B/m, moves the prediction by < 0.2 % (E[a] carries "
+                     f"3 % of it, with a relative error below 1/20 under the guidance on m). The excess of OLS with "
+                     f"a Gaussian design is sigma^2 chi^2_r/chi^2_(n-r+1): relative s.d. {_FIN_SD:.2f} per "
+                     f"repetition at n = 12, r = 3, so the 95 % half-width of 5 seeds x 30000 repetitions is "
+                     f"{_FIN_HALF:.1%} and ±{FINITE_TOL:.0%} is {FINITE_TOL / _FIN_HALF:.1f} times it",
+    negative_control=lambda p: _finite_predict(p, n_eff=p["n"] + 1),
+    negative_label="the OLS factor with n - r in place of n - r - 1 (E[W^-1] read as I/(n-r) instead of I/(n-r-1))",
+    alternative=lambda p: ts.spectral_mean_risk(p["eigenvalues"], p["r"], p["beta"], p["noise_var"], p["n"] / p["m"]),
+    alternative_label="the asymptotic formula A + (n/m) B at the same small n",
     seeds={"quick": 5, "full": 10},
-    assumption="3a set-up at small n (n = 12, r = 3); E[a(U_hat)] is replaced by its leading term B/m, which at "
-               "m = 2000 carries < 3 % of the prediction with an O(1/m) relative error; tolerance ±2 % of the "
-               "prediction leaves room for that substitution only",
+    assumption="a consistency check, not a theorem of the paper: with sampler='wishart' the head sees [Phi y]^T [Phi y] "
+               "drawn from the Wishart law of the jointly Gaussian (phi, y), so the identity E[excess | U_hat] = "
+               "a + (sigma^2 + a) r/(n-r-1) (inverse-Wishart mean) holds by construction of the simulated model. "
+               "It checks the head's simulator and the exact OLS factor that the mean-risk and rate claims predict. "
+               "3a set-up at small n (n = 12, r = 3); E[a(U_hat)] is replaced by its leading term B/m",
     measured_label="n x mean excess test risk",
 ))
 
 # ---------------------------------------------------------------------------------- representation term
+REPR_NEAR_MISS = 1.15
 REPR_REGIME = Regime(
     params=_spectral_core_params() + _sizes((200, 200), (2000, 8000), (4000, 20000)) + [_sampler_param()],
-    constraints=_spectral_constraints(),
+    constraints=_spectral_constraints(guidance_m=True),
     strategy_fn=_spectral_strategy(lambda tier: REPR_REGIME.defaults(tier), sizes="asymptotic"))
+
+
+def _representation_measure(p, rng):
+    out = _linear_mc(_spectral_task)(p, p["n"], p["m"], p["reps"], rng)
+    approx = out["approx"]
+    return {"value": p["m"] * float(approx.mean()),
+            "se": p["m"] * float(approx.std(ddof=1) / math.sqrt(approx.size)),
+            "n_mean_head": p["n"] * float(out["head"].mean())}
+
 
 register(Claim(
     id="mest.spectral.representation_term",
@@ -663,16 +835,19 @@ register(Claim(
               "is tr(S Sigma_pre)/m",
     kind="estimate", regime=REPR_REGIME,
     predict=lambda p: ts.spectral_B(p["eigenvalues"], p["r"], p["beta"]),
-    measure=lambda p, rng: (lambda out: {"value": p["m"] * float(out["approx"].mean()),
-                                         "se": p["m"] * float(out["approx"].std(ddof=1) / math.sqrt(out["approx"].size)),
-                                         "n_mean_head": p["n"] * float(out["head"].mean())})(
-        _linear_mc(_spectral_task)(p, p["n"], p["m"], p["reps"], rng)),
+    measure=_representation_measure,
     tolerance=Tolerance(MEAN_TOL, relative=True),
-    negative_control=lambda p: 1.5 * ts.spectral_B(p["eigenvalues"], p["r"], p["beta"]),
-    negative_label="the prediction +50 %",
+    tolerance_reason="±5 % of the prediction: the spec's stated precision (§4); the regime enforces the guidance "
+                     "m >= 20 d λ1 λ_(r+1)/gap², which keeps the first neglected term of m E[a(U_hat)], of relative "
+                     "order d λ1 λ_(r+1)/(gap² m), below 1/20. Fixed before the runs, not from a measured value",
+    negative_control=lambda p: REPR_NEAR_MISS * ts.spectral_B(p["eigenvalues"], p["r"], p["beta"]),
+    negative_label=f"B x {REPR_NEAR_MISS:g}: eigenvector variances of an effective sample m/{REPR_NEAR_MISS:g} "
+                   f"(three tolerances off)",
     seeds={"quick": 4, "full": 10},
-    assumption="3a set-up; a(U_hat) = min_w (U_hat w - U* b)^T Sigma (U_hat w - U* b) in closed form. "
-               + MEAN_TOL_REASON,
+    assumption="3a set-up; a(U_hat) = min_w (U_hat w - U* b)^T Sigma (U_hat w - U* b) in closed form (no head is "
+               "fitted, so n plays no part). A theorem, not an identity: the simulator draws the scatter matrix "
+               "and takes its eigenvectors; Anderson's eigenvector CLT and the Sigma-weighting of the spec are "
+               "what B = sum_a w_a asserts about them",
     measured_label="m x mean approximation error a(U_hat)",
 ))
 

@@ -61,6 +61,13 @@ PAIR_PROJECTOR = 2 * ANDERSON_VARIANCE
 FINITE_SAMPLE_EXCESS = mean_approx * (1 + r_sym / (n_sym - r_sym - 1)) + sigma2 * r_sym / (n_sym - r_sym - 1)
 #: Its limit: n E[excess] -> sigma^2 r + gamma * (m E[a]).
 ASYMPTOTIC_MEAN_RISK = sigma2 * r_sym + gamma_sym * sp.Symbol("B", nonnegative=True)
+#: Head and pre-training constants A = sigma^2 r (sigma_eff^2 r in 3b) and B = lim m E[a].
+A_sym, B_sym = sp.symbols("A B_const", nonnegative=True)
+#: n E[excess] at finite n with the exact OLS factor and E[a] replaced by its leading term B/m:
+#: A n/(n-r-1) + (n/m) B (n-1)/(n-r-1).  Exact in n for the jointly Gaussian tasks 3a and 3b; the only
+#: neglected term is the O(1/m^2) remainder of E[a].
+HEAD_CORRECTED_MEAN_RISK = sp.simplify(
+    n_sym * FINITE_SAMPLE_EXCESS.subs({mean_approx: B_sym / m_sym, sigma2: A_sym / r_sym}))
 
 # ------------------------------------------------------------------------------- 3b: factor model
 #: Top eigenvalue of Sigma = B B^T + s^2 I, bottom eigenvalue s^2.
@@ -79,6 +86,7 @@ PRIOR_BOUND_SHAPE = c_const * (sp.sqrt(C_phi / m_sym) + sp.sqrt(C_psi / n_sym))
 _pair_weight = sp.lambdify((lam_a, lam_b, beta_b), PAIR_WEIGHT, "numpy")
 _pair_projector = sp.lambdify((lam_a, lam_b), PAIR_PROJECTOR, "numpy")
 _finite_sample = sp.lambdify((mean_approx, r_sym, n_sym, sigma2), FINITE_SAMPLE_EXCESS, "numpy")
+_head_corrected = sp.lambdify((A_sym, B_sym, r_sym, n_sym, m_sym), HEAD_CORRECTED_MEAN_RISK, "numpy")
 _tilde_beta = sp.lambdify((ell_b, s2_sym, c_b), FACTOR_TILDE_BETA, "numpy")
 _noise_term = sp.lambdify((ell_b, s2_sym, c_b), FACTOR_NOISE_TERM, "numpy")
 _weight_term = sp.lambdify((ell_b, s2_sym, c_b), FACTOR_WEIGHT_TERM, "numpy")
@@ -153,6 +161,21 @@ def finite_sample_pieces(eigenvalues, r: int, beta, noise_var: float, n: int, m:
     ea = B / m
     return {"inflation": 1 + r / (n - r - 1), "ols_term": noise_var * r / (n - r - 1), "mean_approx": ea,
             "mean_excess": finite_sample_excess(ea, r, n, noise_var)}
+
+
+def head_corrected_mean_risk(A: float, B: float, r: int, n: int, m: int) -> float:
+    r"""Finite-``n`` prediction of :math:`n\,\mathbb E\mathcal E` for the jointly Gaussian tasks (3a, 3b):
+
+    .. math:: n\Big[\frac Bm\Big(1+\frac{r}{n-r-1}\Big) + \frac{A}{n-r-1}\Big]
+              = A\frac{n}{n-r-1} + \frac nm B\frac{n-1}{n-r-1},
+
+    the exact OLS factor of :func:`finite_sample_excess` with :math:`\sigma^2 r = A` and
+    :math:`\mathbb E[a] = B/m`.  It tends to :math:`A + \gamma B`; the neglected remainder is the
+    :math:`O(1/m^2)` term of :math:`\mathbb E[a(\hat U)]` (needs ``n > r + 1``).
+    """
+    if n <= r + 1:
+        raise ValueError(f"n={n} must exceed r + 1 = {r + 1}")
+    return float(_head_corrected(A, B, r, n, m))
 
 
 # ---------------------------------------------------------------------------------------- 3b
