@@ -5,12 +5,23 @@ of images and masks).  Concrete choices implemented (spec section 6): softmax ov
 carry value 0), i.i.d. Bernoulli(gamma) masks with gamma = 0.5, unnormalised 1/2-sum MAE loss averaged over
 images, pi_k = 1/K, zero initialisation, row-major contiguous areas (global area first; the second cluster
 uses the transposed grid), z = 1 unless a claim says otherwise; CL = InfoNCE between two masked views with
-mean-pooled attention output, tau = 0.5, no head.  Area attention of a masked query is the conditional mean
+pooled attention output, tau = 0.5, no head.  Area attention of a masked query is the conditional mean
 given that another patch of its area is visible.
+
+Roles.  Claims that compare a derived exact expectation of the model's first GD step with its Monte Carlo
+estimate on a finite mask set (the initial rates, the phase switch), or whose regime already forces the
+outcome (the two-phase count), are ``role="consistency"``: they check our derivation or the simulator,
+not a statement of the paper.
+
+Several claims read different statistics of one expensive run (e.g. own-area attention, its increments and
+the loss gap of one MAE training).  :func:`_shared_run` keys such a run by the replicate's identity and
+draws it from a generator spawned from that identity, so every claim's replicate ``i`` sees the same run
+whichever claim (or worker) computes it first, and a calibration run never sees a measured one.
 """
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 
@@ -20,6 +31,7 @@ from theorycheck.claim import Claim
 from theorycheck.fit import loglog_slope
 from theorycheck.regime import Constraint, Param, Regime
 from theorycheck.registry import register, register_bench
+from theorycheck.runner import replicate_identity
 from theorycheck.verdict import Tolerance
 
 SOURCE = "Huang, Wen, Chi, Liang, ICLR 2025 (arXiv 2403.02233)"
@@ -30,6 +42,28 @@ MAE_ASSUMPTION = ("one-layer softmax attention in the exact (Phi, Upsilon) param
 CL_ASSUMPTION = ("InfoNCE (tau = 0.5, B images, other images' second views as negatives) between two "
                  "Bernoulli(gamma)-masked views, representation = pooled attention output with query e_p, no "
                  "head; spec 2.3 and 6.10 (our instantiation, not necessarily the paper's).")
+
+
+# ------------------------------------------------------------------------------- shared runs
+_SHARED: dict = {}
+_SHARED_MAX = 64
+
+
+def _shared_run(kind: str, p, rng, compute):
+    """``compute(run_rng)`` once per (kind, parameters, replicate identity), reused by every claim.
+
+    ``run_rng`` is spawned from ``(root, crc32(kind), replicate key)``: it depends on the replicate, not on
+    the claim that asks first, so a shared run is reproducible in any order and on any worker.
+    """
+    root, key = replicate_identity(rng)
+    ident = (kind, repr(sorted(p.items())), root, key)
+    if ident not in _SHARED:
+        while len(_SHARED) >= _SHARED_MAX:
+            _SHARED.pop(next(iter(_SHARED)))
+        entropy = root if isinstance(root, int) else list(root)
+        seq = np.random.SeedSequence(entropy=entropy, spawn_key=(zlib.crc32(kind.encode()),) + tuple(key))
+        _SHARED[ident] = compute(np.random.default_rng(seq))
+    return _SHARED[ident]
 
 
 # ------------------------------------------------------------------------------------ regimes
@@ -48,6 +82,8 @@ GLOBAL_LARGER = Constraint("global_area_larger", lambda p: p["C_global"] > p["C_
 GLOBAL_MAJORITY = Constraint("global_area_majority", lambda p: 2 * p["C_global"] >= p["P"],
                              "2 C_global >= P (the global area covers at least half of the image)",
                              ("P", "C_global"))
+SMALL_STEP = Constraint("small_step", lambda p: p["eta"] <= 2.0,
+                        "eta <= 2 (spec 6.7: eta small; GD then follows the gradient flow, T* ~ 1/eta)", ("eta",))
 
 
 def _exact_ratio(p) -> float:
@@ -61,26 +97,66 @@ LARGE_GAP = Constraint("large_gap", lambda p: _tiles(p) and _exact_ratio(p) > 1.
                        ("P", "C_global", "C_local", "gamma"))
 
 
+def _tstar_mf(p) -> float:
+    """Mean-field T* (the slower of local and global queries) of :func:`derivations.vit.tstar_mean_field`."""
+    args = (p["P"], p["C_global"], p["C_local"], p["gamma"], p["K"], p["eta"], p["eps"])
+    return max(D.tstar_mean_field(*args, query="local"), D.tstar_mean_field(*args, query="global"))
+
+
+BUDGET_FACTOR = 1.25
+BUDGET = Constraint("budget", lambda p: _tiles(p) and p["C_local"] >= 2 and p["steps"] >= BUDGET_FACTOR * _tstar_mf(p),
+                    f"steps >= {BUDGET_FACTOR} x the derived mean-field T* (phase-I law + phase-II growth to 1 - eps, "
+                    "derivations.vit.tstar_mean_field): the theorem speaks of the state after T*",
+                    ("steps", "P", "C_global", "C_local", "K", "eta", "gamma", "eps"))
+
+P_SEARCH = (16, 25, 32, 36)
+
+
+def _tiling_strategy(params, P_values=P_SEARCH, C_local_max=8, geometry_ok=lambda P, C1, C: True):
+    """Strategy of whole parameter dicts whose geometry tiles: ``(P, C_global, C_local)`` drawn from the
+    tilings with ``P`` in ``P_values`` and ``2 <= C_local < C_global``, every other parameter from its
+    ``search`` range (the regime's constraints still filter the result)."""
+    names = ("P", "C_global", "C_local")
+
+    def strategy(tier):
+        from hypothesis import strategies as st
+
+        triples = [(P, C1, C) for P in P_values for C in range(2, C_local_max + 1) for C1 in range(C + 1, P)
+                   if (P - C1) % C == 0 and geometry_ok(P, C1, C)]
+        rest = st.fixed_dictionaries({q.name: q.strategy() for q in params if q.name not in names})
+        return st.tuples(st.sampled_from(triples), rest).map(
+            lambda t: {**t[1], "P": t[0][0], "C_global": t[0][1], "C_local": t[0][2]})
+    return strategy
+
+
 def _geometry(P, C1, C, K, *, p_high=100):
     return [
-        Param("P", P[0], P[1], kind="int", low=4, high=p_high, search=(8, 36), doc="number of patches"),
-        Param("C_global", C1[0], C1[1], kind="int", low=1, high=p_high, doc="size of the global area"),
-        Param("C_local", C[0], C[1], kind="int", low=1, high=p_high, doc="size of each local area"),
+        Param("P", P[0], P[1], kind="int", low=4, high=p_high, search=(16, 36), doc="number of patches"),
+        Param("C_global", C1[0], C1[1], kind="int", low=1, high=p_high, search=(3, 34),
+              doc="size of the global area"),
+        Param("C_local", C[0], C[1], kind="int", low=1, high=p_high, search=(2, 8), doc="size of each local area"),
         Param("K", K[0], K[1], kind="choice", choices=(1, 2), doc="number of clusters (pi_k = 1/K)"),
     ]
 
 
 def _training(masks=(128, 256), eta=(1.0, 1.0), steps=None, gamma=0.5, eps=True):
     out = [Param("gamma", gamma, gamma, kind="float", low=0.0, high=1.0, low_open=True, high_open=True,
-                 doc="masking ratio"),
-           Param("masks", masks[0], masks[1], kind="int", low=8, high=4096, doc="masks per image (fixed set)"),
-           Param("eta", eta[0], eta[1], kind="float", low=0.0, high=10.0, low_open=True, doc="GD step size")]
+                 search=(0.3, 0.7), doc="masking ratio"),
+           Param("masks", masks[0], masks[1], kind="int", low=8, high=4096, search=(64, 192),
+                 doc="masks per image (fixed set)"),
+           Param("eta", eta[0], eta[1], kind="float", low=0.0, high=10.0, low_open=True, search=(0.5, 1.5),
+                 doc="GD step size")]
     if steps is not None:
-        out.append(Param("steps", steps[0], steps[1], kind="int", low=1, high=100000, doc="step budget"))
+        out.append(Param("steps", steps[0], steps[1], kind="int", low=1, high=100000, search=(600, 1500),
+                         doc="step budget"))
     if eps:
-        out.append(Param("eps", 0.1, 0.1, kind="float", low=0.0, high=0.5, low_open=True,
+        out.append(Param("eps", 0.1, 0.1, kind="float", low=0.0, high=0.5, low_open=True, search=(0.08, 0.15),
                          doc="convergence threshold: own-area attention >= 1 - eps"))
     return out
+
+
+def _mae_regime(params, constraints, **strategy):
+    return Regime(params, constraints, strategy_fn=_tiling_strategy(params, **strategy))
 
 
 def _mae_batch(p, rng, C_local=None, C_global=None):
@@ -96,9 +172,31 @@ def _run(p, rng, budget=False, C_local=None, eta=None, max_steps=None):
                      extra_steps=steps if budget else 0)
 
 
+def _budget_run(p, rng):
+    """The MAE run to the end of the step budget, shared by the T-MAE-1 claims."""
+    return _shared_run("vit.mae.budget_run", p, rng, lambda r: _run(p, r, budget=True))
+
+
+def _converged_run(p, rng):
+    """The MAE run until every query reaches own-area attention 1 - eps, shared by several claims."""
+    return _shared_run("vit.mae.converged_run", p, rng, lambda r: _run(p, r))
+
+
+def _first_passage(series: np.ndarray, level: float) -> float | None:
+    """First time a per-step series reaches ``level``, interpolated linearly between steps."""
+    hit = np.nonzero(series >= level)[0]
+    if not hit.size:
+        return None
+    t = int(hit[0])
+    if t == 0:
+        return 0.0
+    lo, hi = series[t - 1], series[t]
+    return float(t - 1 + (level - lo) / (hi - lo))
+
+
 # ------------------------------------------------------------------------- T-MAE-1: own area
 def _own_area_measure(p, rng):
-    tr = _run(p, rng, budget=True)
+    tr = _budget_run(p, rng)
     series = tr.min_own(True)
     drops = np.diff(series)
     return {"value": float(series[-1]), "t_star_local": tr.t_star_local, "t_star_global": tr.t_star_global,
@@ -111,8 +209,13 @@ def _initial_own(p):
     return (1 - p["gamma"]) * (p["C_local"] - 1) / p["P"]
 
 
-MAE_HEADLINE = _geometry((36, 64), (18, 32), (3, 4), (2, 2)) + _training(steps=(700, 1000))
-MAE_HEADLINE_REGIME = Regime(MAE_HEADLINE, (TILING, LOCAL_SIZE, GLOBAL_LARGER))
+def _unconditioned_cap(p):
+    return 1 - p["gamma"] ** (p["C_local"] - 1)
+
+
+_MAE_HEADLINE_PARAMS = _geometry((36, 64), (18, 32), (3, 4), (2, 2)) + _training(steps=(700, 1000))
+MAE_HEADLINE_REGIME = _mae_regime(_MAE_HEADLINE_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, SMALL_STEP, BUDGET))
+MAE_HEADLINE = _MAE_HEADLINE_PARAMS
 
 
 def plot_attention_maps(p, rngs):
@@ -140,23 +243,28 @@ def plot_attention_maps(p, rngs):
     return fig
 
 
+
 register(Claim(
     id="vit.mae.own_area_attention",
     source=f"{SOURCE}, MAE theorem (T-MAE-1 of the spec) [V qualitative, R quantitative]",
-    statement="After MAE training every masked local patch puts at least 1 - eps = 0.9 of its attention "
-              "on its own area (conditional mean over masks), within the step budget.",
+    statement="After MAE training (a step budget past the derived T*) every masked local patch puts at least "
+              "1 - eps = 0.9 of its attention on its own area (conditional mean over masks).",
     kind="qualitative", comparison="within", regime=MAE_HEADLINE_REGIME,
     predict=lambda p: (1 - p["eps"], 1.0),
     measure=_own_area_measure, tolerance=0.0,
-    negative_control=lambda p: (0.0, 2 * _initial_own(p)),
-    negative_label="CL-like: own-area attention stays within twice its value at Q = 0",
-    seeds={"quick": 3, "full": 3}, assumption=MAE_ASSUMPTION,
+    tolerance_reason="0 around the band [1 - eps, 1]: eps is the theorem's own precision (spec T-MAE-1 pass "
+                     "criterion), so no further slack is added.",
+    negative_control=lambda p: _unconditioned_cap(p),
+    negative_label="own-area attention stops at the unconditioned cap 1 - gamma^(C_local - 1) (0.75 at "
+                   "C_local = 3): the level reached if it only tracked whether the own area is visible",
+    seeds={"quick": 4, "full": 5}, assumption=MAE_ASSUMPTION + " Regime: the step budget covers 1.25 x the "
+    "derived mean-field T* (constraint 'budget').",
     measured_label="min over local queries of own-area attention at the end of the budget",
 ))
 
 
 def _monotone_measure(p, rng):
-    tr = _run(p, rng, budget=True)
+    tr = _budget_run(p, rng)
     inc = np.diff(tr.min_own(True))
     return {"value": float(inc.min()), "argmin_step": int(np.argmin(inc)), "first_increment": float(inc[0])}
 
@@ -168,15 +276,17 @@ register(Claim(
               "gap is positive): its smallest single-step increment is positive.",
     kind="lower_bound", regime=MAE_HEADLINE_REGIME,
     predict=lambda p: 0.0, measure=_monotone_measure, tolerance=0.0,
+    tolerance_reason="0: the statement is a sign (no dip at any step); GD in float64 adds no slack beyond "
+                     "1e-12, far below the increments (~1e-4).",
     negative_control=lambda p: (1 - p["eps"] - _initial_own(p)) / p["steps"],
     negative_label="uniform growth: every step adds at least (1 - eps - A(0)) / steps",
-    seeds={"quick": 3, "full": 3}, assumption=MAE_ASSUMPTION,
+    seeds={"quick": 4, "full": 5}, assumption=MAE_ASSUMPTION,
     measured_label="min over steps of the increment of min-over-local-queries own-area attention",
 ))
 
 
 def _loss_gap_measure(p, rng):
-    tr = _run(p, rng, budget=True)
+    tr = _budget_run(p, rng)
     return {"value": float((tr.loss[-1] - tr.loss_opt) / tr.loss[0]), "loss0": float(tr.loss[0]),
             "loss_opt": tr.loss_opt, "loss_end": float(tr.loss[-1])}
 
@@ -188,9 +298,11 @@ register(Claim(
               "masked) within the step budget.",
     kind="upper_bound", regime=MAE_HEADLINE_REGIME,
     predict=lambda p: 0.05, measure=_loss_gap_measure, tolerance=0.0,
+    tolerance_reason="0 beyond the spec's pass criterion 0.05 L(0) for the theorem's 'loss within eps of "
+                     "optimal' (a stated precision, not a fitted one).",
     negative_control=lambda p: 0.0,
     negative_label="the infimum is attained (gap 0); it is only approached as |Phi| -> inf",
-    seeds={"quick": 3, "full": 3}, assumption=MAE_ASSUMPTION + " L* of the finite mask set.",
+    seeds={"quick": 4, "full": 5}, assumption=MAE_ASSUMPTION + " L* of the finite mask set.",
     measured_label="(L(T) - L*) / L(0)",
 ))
 
@@ -209,28 +321,36 @@ def _first_step(p, rng):
     return float(tgt[loc].mean()), float(glb[loc].mean()), float(tgt[~loc].mean())
 
 
-def _rate(p, which, query="local", leading=False):
+def _rate(p, which, query="local", leading=False, own_counted_visible=False):
     vals = dict(P=p["P"], C1=p["C_global"], C=p["C_local"], gamma=p["gamma"], z=1, K=p["K"])
-    expr = D.leading_rates()[which] if leading else D.initial_rates(query)[which]
+    expr = D.leading_rates()[which] if leading else D.initial_rates(query, own_counted_visible)[which]
     return D.evaluate(expr, **vals)
 
 
-RATE_REGIME = Regime(_geometry((36, 64), (18, 32), (3, 4), (2, 2)) + _training(masks=(256, 512), eps=False),
-                     (TILING, LOCAL_SIZE, GLOBAL_LARGER))
+_RATE_PARAMS = _geometry((36, 64), (18, 32), (3, 4), (2, 2)) + _training(masks=(256, 512), eps=False)
+RATE_REGIME = _mae_regime(_RATE_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER))
 RATE_TOL = Tolerance(0.03, relative=True)
-RATE_TOL_REASON = " Tolerance 3 %: Monte Carlo error of the finite mask set (about 0.5 % per seed)."
+RATE_TOL_REASON = ("3 % relative: Monte Carlo error of the finite mask set (relative standard error of a "
+                   "first-step increment about 0.5-1 % per seed at 256 masks per cluster, so 3 % is > 3 "
+                   "standard errors of one seed).")
+RATE_ROLE = ("Consistency: the derived rate is the exact expectation over Bernoulli masks of the simulator's own "
+             "first GD step, so agreement checks our algebra (a Monte Carlo test of a closed form), not the "
+             "paper.")
 
 register(Claim(
     id="vit.mae.initial_rate_target",
     source=f"{SOURCE}, phase analysis; spec 3.2 [D: our exact form of the leading-order rate]",
     statement="At Q = 0 the target FP correlation of a masked local query grows at the derived exact rate "
               "pi gamma z^3 E[(n_a/P)(1 - 2 n_a/P + sum_c n_c^2/P^2)] per unit eta.",
-    kind="estimate", regime=RATE_REGIME,
+    kind="estimate", regime=RATE_REGIME, role="consistency",
     predict=lambda p: _rate(p, "target"),
-    measure=lambda p, rng: _first_step(p, rng)[0], tolerance=RATE_TOL,
-    negative_control=lambda p: _rate(p, "target", leading=True),
-    negative_label="spec 3.2 leading order pi gamma (1-gamma) (C/P) z^3 (own patch counted as visible)",
-    seeds={"quick": 3, "full": 5}, assumption=MAE_ASSUMPTION + RATE_TOL_REASON,
+    measure=lambda p, rng: _first_step(p, rng)[0], tolerance=RATE_TOL, tolerance_reason=RATE_TOL_REASON,
+    negative_control=lambda p: _rate(p, "target", own_counted_visible=True),
+    negative_label="the exact form with the masked query counted among its area's visible patches "
+                   "(n_a ~ Bin(C_local, 1 - gamma))",
+    alternative=lambda p: _rate(p, "target", leading=True),
+    alternative_label="spec 3.2 leading order pi gamma (1-gamma) (C/P) z^3",
+    seeds={"quick": 5, "full": 5}, assumption=MAE_ASSUMPTION + " " + RATE_ROLE,
     measured_label="first-step Delta Phi_target / eta, mean over local queries",
 ))
 
@@ -239,12 +359,14 @@ register(Claim(
     source=f"{SOURCE}, phase I 'decoupling global FP correlations'; spec 3.2 [D: our exact form]",
     statement="At Q = 0 the global FP correlation of a masked local query falls at the derived exact rate "
               "-pi gamma z^3 E[(n_1/P)((n_1+n_a)/P - sum_c n_c^2/P^2)] per unit eta.",
-    kind="estimate", regime=RATE_REGIME,
+    kind="estimate", regime=RATE_REGIME, role="consistency",
     predict=lambda p: _rate(p, "global"),
-    measure=lambda p, rng: _first_step(p, rng)[1], tolerance=RATE_TOL,
-    negative_control=lambda p: _rate(p, "global", leading=True),
-    negative_label="spec 3.2 leading order -pi gamma (1-gamma)^2 (C1/P)^2 z^3",
-    seeds={"quick": 3, "full": 5}, assumption=MAE_ASSUMPTION + RATE_TOL_REASON,
+    measure=lambda p, rng: _first_step(p, rng)[1], tolerance=RATE_TOL, tolerance_reason=RATE_TOL_REASON,
+    negative_control=lambda p: _rate(p, "global", own_counted_visible=True),
+    negative_label="the exact form with the masked query counted among its area's visible patches (6 % off)",
+    alternative=lambda p: _rate(p, "global", leading=True),
+    alternative_label="spec 3.2 leading order -pi gamma (1-gamma)^2 (C1/P)^2 z^3",
+    seeds={"quick": 10, "full": 10}, assumption=MAE_ASSUMPTION + " " + RATE_ROLE,
     measured_label="first-step Delta Phi_global / eta, mean over local queries",
 ))
 
@@ -264,7 +386,7 @@ def _phase_count(tr) -> int:
 
 
 def _two_phase_measure(p, rng):
-    tr = _run(p, rng)
+    tr = _converged_run(p, rng)
     return {"value": float(_phase_count(tr)), "t1": tr.t1(), "t2": tr.t2(), "t_star_local": tr.t_star_local,
             "phi_global_min": float(tr.local_mean(tr.phi_global).min())}
 
@@ -311,8 +433,9 @@ def plot_phases(p, rngs):
     return fig
 
 
-TWO_PHASE_REGIME = Regime(_geometry((36, 64), (18, 32), (3, 4), (1, 2)) + _training(),
-                          (TILING, LOCAL_SIZE, GLOBAL_LARGER, LARGE_GAP))
+
+_TWO_PHASE_PARAMS = _geometry((36, 64), (18, 32), (3, 4), (1, 2)) + _training()
+TWO_PHASE_REGIME = _mae_regime(_TWO_PHASE_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, SMALL_STEP, LARGE_GAP))
 
 register(Claim(
     id="vit.mae.two_phase",
@@ -320,18 +443,22 @@ register(Claim(
     statement="For a positive information gap a masked local query passes through two phases: its global FP "
               "falls faster than its target FP rises for T_1 >= 1 steps, then the target FP takes over and "
               "own-area attention still reaches 1 - eps.",
-    kind="qualitative", comparison="within", regime=TWO_PHASE_REGIME,
+    kind="qualitative", comparison="within", regime=TWO_PHASE_REGIME, role="consistency",
     predict=lambda p: 2.0, measure=_two_phase_measure, tolerance=0.0,
+    tolerance_reason="0: a phase count is an integer; any other count refutes.",
     negative_control=lambda p: 1.0, negative_label="one phase (the small-gap behaviour)",
     seeds={"quick": 3, "full": 3}, assumption=MAE_ASSUMPTION + " T_1 = first step with |dPhi_target| >= "
-    "|dPhi_global| (mean over local queries).",
+    "|dPhi_global| (mean over local queries). Consistency: the regime's large_gap constraint (exact first-step "
+    "ratio > 1.1) already forces T_1 >= 1 up to mask noise, so the count checks the simulator against the "
+    "derived rates; the theorem's content (area-wide local attention after phase I) is tested by "
+    "vit.mae.own_area_attention, whose geometry has a positive gap, and the phase-I law by vit.mae.phase1_law.",
     measured_label="phase count (2 = non-empty phase I with falling global FP and convergence, 1 = one phase)",
     plot=plot_phases,
 ))
 
 
 def _phase1_measure(p, rng):
-    tr = _run(p, rng)
+    tr = _converged_run(p, rng)
     t1 = tr.t1()
     if t1 is None or t1 < 3:
         raise ValueError(f"phase I lasts {t1} steps: too short to fit the phase-I law")
@@ -344,6 +471,16 @@ def _phase1_measure(p, rng):
             "a1_initial": float(a1[0]), "a1_end": float(a1[-1])}
 
 
+def _softmax_factor(p):
+    lo, hi = D.phase1_softmax_factor()
+    vals = {D.P: p["P"], D.C1: p["C_global"], D.C: p["C_local"], D.gamma: p["gamma"]}
+    return float(lo.subs(vals)), float(hi.subs(vals))
+
+
+PHASE1_FINDING = ("fitted slope of A_1^-2 over phase I is {} of 2 eta pi gamma z^4: the law drops the softmax "
+                  "factor (1 - A_1) of dA_1/dPhi_global; with it (derived bracket [1 - A_1(0), 1 - A_1(T_1)] "
+                  "= {}) the corrected law is verified.")
+
 register(Claim(
     id="vit.mae.phase1_law",
     source=f"{SOURCE}, phase I; spec 3.3 heuristic A_1^-2(t) = A_1^-2(0) + 2 eta z^2 t (ours, with pi gamma "
@@ -353,18 +490,24 @@ register(Claim(
     kind="estimate", regime=TWO_PHASE_REGIME,
     predict=lambda p: 1.0, measure=_phase1_measure,
     tolerance=0.1,
+    tolerance_reason="10 %: discretisation (eta = 1 moves A_1^-2 by ~2 % per step) and mask noise (< 2 %) "
+                     "leave the rest for the heuristic's stated accuracy of a Theta-law.",
     negative_control=lambda p: p["K"] / p["gamma"],
     negative_label="the spec's literal rate 2 eta z^2 (cluster weight and masking rate left out)",
-    seeds={"quick": 3, "full": 3}, expected="refuted",
-    finding="fitted slope of A_1^-2 over phase I is 0.74 (P=64) - 0.76 (P=36) of 2 eta pi gamma z^4 (0.73-0.85 "
-            "over P = 16-64): the law drops the softmax factor (1 - A_1) of dA_1/dPhi (A_1(0) = 0.25 gives 0.75).",
-    assumption=MAE_ASSUMPTION + " Tolerance 10 %: discretisation and mask noise are below 2 %; the rest is "
-    "the heuristic's accuracy we test.",
+    positive_control=_softmax_factor, positive_tolerance=0.05,
+    positive_label="the law with the softmax factor (1 - A_1): slope ratio in the derived bracket "
+                   "[1 - (1-gamma) C_global/P, 1 - sqrt((1-gamma)(C_local-1)/P)], +- 0.05 (discretisation and "
+                   "mask noise)",
+    seeds={"quick": 6, "full": 6}, expected="refuted",
+    finding_by_tier={"quick": PHASE1_FINDING.format("0.76 [0.73, 0.79] (P=36, K=1)", "[0.75, 0.83]"),
+                     "full": PHASE1_FINDING.format("0.74 (P=64, K=2)", "[0.75, 0.85]")},
+    assumption=MAE_ASSUMPTION,
     measured_label="fitted slope of mean A_1^-2 over [0, T_1] / derived slope",
 ))
 
 
 # --------------------------------------------------------------- T-MAE-5: the phase switch
+
 def _sweep_c1(P, C):
     return [c1 for c1 in range(C, P - C + 1) if (P - c1) % C == 0 and c1 > C - 1]
 
@@ -431,12 +574,27 @@ def plot_phase_diagram(p, rngs):
     return fig
 
 
+def _has_crossing(p) -> bool:
+    try:
+        _switch_predict(p)
+    except ValueError:
+        return False
+    return True
+
+
 SWITCH_REGIME = Regime(
-    [Param("P", 36, 64, kind="int", low=8, high=100, doc="number of patches"),
-     Param("C_local", 3, 4, kind="int", low=1, high=50, doc="size of each local area"),
-     Param("K", 1, 2, kind="choice", choices=(1, 2), doc="number of clusters")] + _training(masks=(2048, 2048), eps=False),
+    [Param("P", 36, 64, kind="int", low=8, high=100, search=(16, 49), doc="number of patches"),
+     Param("C_local", 3, 4, kind="int", low=1, high=50, search=(2, 6), doc="size of each local area"),
+     Param("K", 1, 2, kind="choice", choices=(1, 2), doc="number of clusters")]
+    + _training(masks=(2048, 2048), eps=False)[:1]
+    + [Param("masks", 2048, 2048, kind="int", low=8, high=4096, search=(1024, 2048),
+             doc="masks per image (fixed set)"),
+       Param("eta", 1.0, 1.0, kind="float", low=0.0, high=10.0, low_open=True, search=(0.5, 1.5),
+             doc="GD step size")],
     (LOCAL_SIZE, Constraint("sweep", lambda p: len(_sweep_c1(p["P"], p["C_local"])) >= 4,
-                            "at least 4 tilings C_global in [C_local, P - C_local]", ("P", "C_local"))))
+                            "at least 4 tilings C_global in [C_local, P - C_local]", ("P", "C_local")),
+     Constraint("crossing", lambda p: _has_crossing(p),
+                "the derived exact initial-rate ratio crosses 1 on the C_global grid", ("P", "C_local", "gamma"))))
 
 register(Claim(
     id="vit.mae.phase_switch",
@@ -445,25 +603,37 @@ register(Claim(
     statement="Sweeping C_global at fixed P and C_local, the first-step increments switch from target-led (one "
               "phase) to global-led (two phases) where the derived exact rates balance, i.e. at "
               "C_global^2/(P C_local) = x* (Delta_hat = 0 up to a gamma-dependent factor).",
-    kind="estimate", regime=SWITCH_REGIME,
+    kind="estimate", regime=SWITCH_REGIME, role="consistency",
     predict=_switch_predict, measure=_switch_measure, tolerance=0.05,
-    negative_control=lambda p: 1.0 / (1.0 - p["gamma"]),
-    negative_label="boundary of the spec 3.2 leading-order rates, x = 1/(1-gamma)",
-    seeds={"quick": 5, "full": 5},
-    assumption=MAE_ASSUMPTION + " Both crossings located by log-linear interpolation on the same C_global grid; "
-    "tolerance 0.05 covers the mask noise of the measured ratios.",
+    tolerance_reason="0.05 in C_global^2/(P C_local): the Monte Carlo error of the crossing located from "
+                     "first-step ratios on 2048 masks per cluster (each ratio ~1 % relative standard error, "
+                     "which moves the interpolated crossing by ~0.02-0.03); both crossings use the same grid "
+                     "and interpolation, so interpolation error cancels.",
+    negative_control=lambda p: 1.0,
+    negative_label="the asymptotic boundary Delta_hat = 0 (C_global^2 = P C_local)",
+    alternative=lambda p: 1.0 / (1.0 - p["gamma"]),
+    alternative_label="boundary of the spec 3.2 leading-order rates, x = 1/(1-gamma)",
+    seeds={"quick": 4, "full": 5},
+    assumption=MAE_ASSUMPTION + " Both crossings located by log-linear interpolation on the same C_global grid. "
+    "Consistency: the measured first-step ratio is a Monte Carlo estimate of the derived exact ratio, so this "
+    "locates the finite-P boundary of T-MAE-5 through our derivation rather than testing the paper.",
     measured_label="C_global^2/(P C_local) where |dPhi_global/dPhi_target| crosses 1",
     plot=plot_phase_diagram,
 ))
 
 
 # ---------------------------------------------------------------- T-MAE-3: order of learning
-ORDER_REGIME = Regime(_geometry((32, 64), (16, 32), (4, 4), (1, 2)) + _training(),
-                      (TILING, LOCAL_SIZE, GLOBAL_LARGER))
+ORDER_MIN_RATIO = 4
+GLOBAL_DOMINANT = Constraint("global_area_dominant", lambda p: p["C_global"] >= ORDER_MIN_RATIO * p["C_local"],
+                             f"C_global >= {ORDER_MIN_RATIO} C_local (kappa_s > kappa_c at finite P: the global "
+                             "area is several local areas large, so the head start is not within mask noise)",
+                             ("C_global", "C_local"))
+_ORDER_PARAMS = _geometry((32, 64), (16, 32), (4, 4), (1, 2)) + _training()
+ORDER_REGIME = _mae_regime(_ORDER_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, SMALL_STEP, GLOBAL_DOMINANT))
 
 
 def _order_measure(p, rng, log=False):
-    tr = _run(p, rng)
+    tr = _converged_run(p, rng)
     if tr.t_star_local is None or tr.t_star_global is None:
         raise ValueError("the run did not converge within 20000 steps")
     r = tr.t_star_local / tr.t_star_global
@@ -477,11 +647,19 @@ register(Claim(
               "T*_local / T*_global >= 1.",
     kind="lower_bound", regime=ORDER_REGIME,
     predict=lambda p: 1.0, measure=_order_measure, tolerance=0.0,
-    negative_control=lambda p: p["C_global"] / p["C_local"],
-    negative_label="the sharpened ratio T*_local/T*_global >= C_global/C_local",
-    seeds={"quick": 3, "full": 3}, assumption=MAE_ASSUMPTION,
+    tolerance_reason="0: the theorem's ordering is strict; T* counts integer steps (~150-500), so rounding moves "
+                     "the ratio by < 1 %.",
+    negative_control=lambda p: math.sqrt(p["C_global"] / p["C_local"]),
+    negative_label="the sharpened ratio at half its exponent: T*_local/T*_global >= (C_global/C_local)^(1/2)",
+    alternative=lambda p: p["C_global"] / p["C_local"],
+    alternative_label="spec T-MAE-3 heuristic T*_local/T*_global >= P^(kappa_s-kappa_c) = C_global/C_local",
+    seeds={"quick": 6, "full": 6}, assumption=MAE_ASSUMPTION,
     measured_label="T*_local / T*_global",
 ))
+
+ORDER_RATIO_FINDING = ("T*_local/T*_global is {} at {}, not C_global/C_local = {}: the O(1/(eta eps)) tail shared "
+                       "by every area dominates T*, so the head start is diluted. The theorem-strength order "
+                       "(global first, ratio >= 1) holds.")
 
 register(Claim(
     id="vit.mae.learning_order_ratio",
@@ -491,11 +669,15 @@ register(Claim(
     kind="estimate", regime=ORDER_REGIME,
     predict=lambda p: math.log(p["C_global"] / p["C_local"]),
     measure=lambda p, rng: _order_measure(p, rng, log=True), tolerance=math.log(3.0),
+    tolerance_reason="log 3: the spec's stated precision of the heuristic ('within a factor of 2-3').",
     negative_control=lambda p: 2 * math.log(p["C_global"] / p["C_local"]),
     negative_label="ratio (C_global/C_local)^2",
-    seeds={"quick": 3, "full": 3}, expected="refuted",
-    finding="T*_local/T*_global is 1.18 at P=32 (C1/C=4) and 1.30 at P=64, K=2 (C1/C=8), not C1/C: the "
-            "O(1/(eta eps)) tail shared by every area dominates T*, so the C_global/C_local head start is diluted.",
+    positive_control=lambda p: 0.0, positive_comparison="above", positive_tolerance=0.0,
+    positive_label="no derived corrected ratio (the mean-field head-plus-tail law is a heuristic of its own): "
+                   "the theorem-strength statement log(T*_local/T*_global) >= 0",
+    seeds={"quick": 6, "full": 6}, expected="refuted",
+    finding_by_tier={"quick": ORDER_RATIO_FINDING.format("1.18", "P=32, K=1", 4),
+                     "full": ORDER_RATIO_FINDING.format("1.30", "P=64, K=2", 8)},
     assumption=MAE_ASSUMPTION, measured_label="log(T*_local / T*_global)",
 ))
 
@@ -505,7 +687,7 @@ def _sweep_locals(p):
     return list(p["C_locals"])
 
 
-def _times_sweep(p, rng):
+def _times_sweep_fresh(p, rng):
     rows = []
     for c in _sweep_locals(p):
         tr = _run(p, rng, C_local=c)
@@ -513,6 +695,11 @@ def _times_sweep(p, rng):
             raise ValueError(f"C_local={c}: no convergence within the budget")
         rows.append((p["P"] / c, tr.t_star(), tr.t2(), tr.t_star_local - tr.t_star_global))
     return np.array(rows, dtype=float)
+
+
+def _times_sweep(p, rng):
+    """T*, T_2 and T*_local - T*_global over the C_local sweep (one shared run per replicate)."""
+    return _shared_run("vit.mae.c_local_sweep", p, rng, lambda r: _times_sweep_fresh(p, r))
 
 
 def _slope_measure(col):
@@ -528,14 +715,48 @@ def _sweep_ok(p):
     return all(c >= 2 and c < p["C_global"] and (p["P"] - p["C_global"]) % c == 0 for c in p["C_locals"])
 
 
+def _sweep_spread(p):
+    cs = p["C_locals"]
+    return len(set(cs)) == len(cs) and max(cs) >= 4 * min(cs)
+
+
+def _scaling_strategy(params):
+    """Whole parameter dicts with a C_local sweep that tiles: ``P`` in ``P_SEARCH``, ``C_global``, and 3-4
+    distinct tiling local sizes spanning a factor >= 4 (the other parameters from their search ranges)."""
+    def strategy(tier):
+        from hypothesis import strategies as st
+
+        options = []
+        for P in P_SEARCH + (48,):
+            for c1 in range(P // 2, P - 1):
+                divs = [c for c in range(2, c1) if (P - c1) % c == 0]
+                for n in (3, 4):
+                    for i in range(len(divs) - n + 1):
+                        cs = divs[i:i + n]
+                        if cs[-1] >= 4 * cs[0]:
+                            options.append((P, c1, cs))
+        rest = st.fixed_dictionaries({q.name: q.strategy() for q in params
+                                      if q.name not in ("P", "C_global", "C_locals")})
+        return st.tuples(st.sampled_from(options), rest).map(
+            lambda t: {**t[1], "P": t[0][0], "C_global": t[0][1], "C_locals": list(t[0][2])})
+    return strategy
+
+
+_SCALING_PARAMS = ([Param("P", 32, 64, kind="int", low=8, high=100, search=(16, 48), doc="number of patches"),
+                    Param("C_global", 16, 32, kind="int", low=1, high=100, search=(8, 46),
+                          doc="size of the global area"),
+                    Param("C_locals", [2, 4, 8], [2, 4, 8, 16], kind="ints", low=2, high=50, length=(2, 8),
+                          search=(2, 16), doc="local-area sizes swept"),
+                    Param("K", 1, 2, kind="choice", choices=(1, 2), doc="number of clusters")]
+                   + _training(masks=(128, 256)))
 SCALING_REGIME = Regime(
-    [Param("P", 32, 64, kind="int", low=8, high=100, doc="number of patches"),
-     Param("C_global", 16, 32, kind="int", low=1, high=100, doc="size of the global area"),
-     Param("C_locals", [2, 4, 8], [2, 4, 8, 16], kind="ints", low=2, high=50, length=(2, 8),
-           doc="local-area sizes swept"),
-     Param("K", 1, 2, kind="choice", choices=(1, 2), doc="number of clusters")] + _training(masks=(128, 256)),
+    _SCALING_PARAMS,
     (Constraint("sweep_tiles", _sweep_ok, "every C_local in C_locals is >= 2, below C_global and tiles "
-                "P - C_global", ("P", "C_global", "C_locals")),))
+                "P - C_global", ("P", "C_global", "C_locals")),
+     Constraint("sweep_spread", _sweep_spread, "distinct C_locals spanning a factor >= 4 (a slope needs a "
+                "lever arm: the band of +-0.3 would otherwise be within the mask noise)", ("C_locals",)),
+     SMALL_STEP),
+    strategy_fn=_scaling_strategy(_SCALING_PARAMS))
 
 
 def plot_tstar(p, rngs):
@@ -568,8 +789,10 @@ register(Claim(
     statement="The fitted log-log slope of T* against P/C_local (fixed P) is at most 1.",
     kind="upper_bound", regime=SCALING_REGIME,
     predict=lambda p: D.TSTAR_EXPONENT, measure=_slope_measure(1), tolerance=0.0,
+    tolerance_reason="0: the order's exponent of P/C_local is 1 (derivations.vit.tstar_order); the log P factor "
+                     "is constant at fixed P, so it adds no slope.",
     negative_control=lambda p: 0.0, negative_label="T* does not grow with P/C_local (slope <= 0)",
-    seeds={"quick": 3, "full": 3}, assumption=MAE_ASSUMPTION + " Sweep of C_local at fixed P and C_global.",
+    seeds={"quick": 5, "full": 5}, assumption=MAE_ASSUMPTION + " Sweep of C_local at fixed P and C_global.",
     measured_label="log-log slope of T* vs P/C_local", plot=plot_tstar,
 ))
 
@@ -580,10 +803,17 @@ register(Claim(
               "P/C_local is at most 1.",
     kind="upper_bound", regime=SCALING_REGIME,
     predict=lambda p: D.TSTAR_EXPONENT, measure=_slope_measure(2), tolerance=0.0,
-    negative_control=lambda p: 0.0, negative_label="T_2 does not grow with P/C_local (slope <= 0)",
-    seeds={"quick": 3, "full": 3}, assumption=MAE_ASSUMPTION + " Sweep of C_local at fixed P and C_global.",
+    tolerance_reason="0: the order's exponent of P/C_local is 1; the log P factor is constant at fixed P.",
+    negative_control=lambda p: 0.5,
+    negative_label="T_2 set by the phase-I end scale A_1 = O(P^((kappa_c-1)/2)): slope <= 1/2",
+    alternative=lambda p: 0.0, alternative_label="T_2 does not grow with P/C_local (slope <= 0)",
+    seeds={"quick": 5, "full": 5}, assumption=MAE_ASSUMPTION + " Sweep of C_local at fixed P and C_global.",
     measured_label="log-log slope of T_2 vs P/C_local",
 ))
+
+TSTAR_SCALING_FINDING = ("slope of T* vs P/C_local is {}, while T_2 carries 0.79-0.84 and T*_local - T*_global "
+                         "~1.2-1.4: the O(1/(eta eps)) tail common to every area dominates T* at P <= 64. The "
+                         "theorem-strength order (slope <= 1) holds.")
 
 register(Claim(
     id="vit.mae.tstar_scaling",
@@ -591,13 +821,26 @@ register(Claim(
     statement="T* grows proportionally to P/C_local: fitted log-log slope 1 +- 0.3.",
     kind="scaling", regime=SCALING_REGIME,
     predict=lambda p: D.TSTAR_EXPONENT, measure=_slope_measure(1), tolerance=0.3,
+    tolerance_reason="0.3: the spec's stated precision for this sharpening (T-MAE-4: slope 1 +- 0.3).",
     negative_control=lambda p: 2.0, negative_label="slope 2",
-    seeds={"quick": 3, "full": 3}, expected="refuted",
-    finding="slope of T* vs P/C_local is 0.29 (P=32) and 0.40 (P=64, K=2), while T_2 carries 0.79-0.84 and "
-            "T*_local - T*_global ~1.2-1.4: the O(1/(eta eps)) tail common to every area dominates T* at P <= 64.",
+    positive_control=lambda p: D.TSTAR_EXPONENT, positive_comparison="below", positive_tolerance=0.0,
+    positive_label="no derived corrected exponent (the mean-field head-plus-tail law gives ~0.5, itself a "
+                   "heuristic): the theorem-strength order, slope <= 1",
+    seeds={"quick": 5, "full": 5}, expected="refuted",
+    finding_by_tier={"quick": TSTAR_SCALING_FINDING.format("0.29 (P=32, K=1)"),
+                     "full": TSTAR_SCALING_FINDING.format("0.40 (P=64, K=2)")},
     assumption=MAE_ASSUMPTION + " Sweep of C_local at fixed P and C_global.",
     measured_label="log-log slope of T* vs P/C_local",
 ))
+
+
+def _fractional_tstar(tr) -> float:
+    """T* with the crossing of 1 - eps interpolated between steps (the slower of local and global queries)."""
+    level = 1 - tr.eps
+    times = [_first_passage(tr.min_own(local), level) for local in (True, False)]
+    if any(t is None for t in times):
+        raise ValueError("no convergence within the budget")
+    return max(times)
 
 
 def _eta_measure(p, rng):
@@ -607,15 +850,22 @@ def _eta_measure(p, rng):
         tr = S.run_mae(b, eta, 40000, p["eps"])
         if tr.t_star() is None:
             raise ValueError(f"eta={eta}: no convergence")
-        ts.append(tr.t_star())
+        ts.append(_fractional_tstar(tr))
     f = loglog_slope(p["etas"], ts)
     return {"value": f.slope, "t_star": ts, "eta_t_star": [e * t for e, t in zip(p["etas"], ts)]}
 
 
-ETA_REGIME = Regime(_geometry((32, 64), (16, 32), (4, 4), (1, 2)) + _training()
-                    + [Param("etas", [0.5, 1.0, 2.0], [0.5, 1.0, 2.0], kind="floats", low=0.0, high=4.0,
-                             low_open=True, length=(2, 6), doc="step sizes swept")],
-                    (TILING, LOCAL_SIZE, GLOBAL_LARGER))
+def _etas_ok(p):
+    e = p["etas"]
+    return min(e) > 0 and max(e) <= 2.0 and max(e) >= 2 * min(e)
+
+
+_ETA_PARAMS = (_geometry((32, 64), (16, 32), (4, 4), (1, 2)) + _training()
+               + [Param("etas", [0.5, 1.0, 2.0], [0.5, 1.0, 2.0], kind="floats", low=0.0, high=4.0,
+                        low_open=True, length=(2, 6), search=(0.5, 2.0), doc="step sizes swept")])
+ETA_REGIME = _mae_regime(_ETA_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER,
+                                       Constraint("eta_sweep", _etas_ok, "0 < etas <= 2 (eta small, spec 6.7) "
+                                                  "spanning a factor >= 2 (the slope's lever arm)", ("etas",))))
 
 register(Claim(
     id="vit.mae.eta_invariance",
@@ -623,20 +873,26 @@ register(Claim(
     statement="eta T* is invariant in eta: the fitted log-log slope of T* against eta is -1 +- 0.05.",
     kind="scaling", regime=ETA_REGIME,
     predict=lambda p: D.ETA_EXPONENT, measure=_eta_measure, tolerance=0.05,
-    negative_control=lambda p: 0.0, negative_label="T* independent of eta (slope 0)",
+    tolerance_reason="0.05: the O(eta) discretisation of GD against the gradient flow at eta <= 2 (a relative "
+                     "change of eta T* of a few % across a factor-4 range of eta moves the slope by <= 0.03), "
+                     "plus the interpolated first-passage time (error << 1 step of ~200-800).",
+    negative_control=lambda p: -0.5,
+    negative_label="T* proportional to eta^(-1/2) (the accelerated-method rate)",
+    alternative=lambda p: 0.0, alternative_label="T* independent of eta (slope 0)",
     seeds={"quick": 3, "full": 3},
-    assumption=MAE_ASSUMPTION + " Same mask set for every eta; tolerance 0.05 covers integer rounding of T* "
-    "and the O(eta) discretisation at eta <= 2.",
+    assumption=MAE_ASSUMPTION + " Same mask set for every eta; T* is the first passage of 1 - eps interpolated "
+    "between steps (an integer T* would make the slope exactly -1 for step sizes in ratio 2).",
     measured_label="log-log slope of T* vs eta",
 ))
 
 
 # ----------------------------------------------------------------------------- T-Upsilon
-UPS_REGIME = Regime(_geometry((32, 64), (16, 32), (2, 4), (1, 2)) + _training(), (TILING, LOCAL_SIZE, GLOBAL_LARGER))
+_UPS_PARAMS = _geometry((32, 64), (16, 32), (2, 4), (1, 2)) + _training()
+UPS_REGIME = _mae_regime(_UPS_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, SMALL_STEP))
 
 
 def _ups_measure(p, rng):
-    tr = _run(p, rng)
+    tr = _converged_run(p, rng)
     return {"value": float(tr.max_ups[-1] / tr.max_phi[-1]), "max_ups": float(tr.max_ups[-1]),
             "max_phi": float(tr.max_phi[-1])}
 
@@ -648,9 +904,13 @@ register(Claim(
               "correlation: max|Upsilon| / max|Phi| <= 1.",
     kind="upper_bound", regime=UPS_REGIME,
     predict=lambda p: 1.0, measure=_ups_measure, tolerance=0.0,
+    tolerance_reason="0: 'bounded relative to FP' read at its weakest constant, 1; no slack on top.",
     negative_control=lambda p: 0.1, negative_label="spec sharpening: max|Upsilon|/max|Phi| <= 0.1",
     seeds={"quick": 3, "full": 3}, assumption=MAE_ASSUMPTION, measured_label="max|Upsilon| / max|Phi| at T*",
 ))
+
+UPS_FINDING = ("max|Upsilon|/max|Phi| at T* is {}; below 0.1 only for C_local >= 16: Upsilon learns a "
+               "positional prior toward the query's own area. The theorem-strength bound (<= 1) holds.")
 
 register(Claim(
     id="vit.mae.upsilon_small",
@@ -658,10 +918,13 @@ register(Claim(
     statement="PP correlations stay negligible: max|Upsilon| / max|Phi| <= 0.1 at T*.",
     kind="upper_bound", regime=UPS_REGIME,
     predict=lambda p: 0.1, measure=_ups_measure, tolerance=0.0,
+    tolerance_reason="0 beyond the spec's stated threshold 0.1.",
     negative_control=lambda p: 0.01, negative_label="max|Upsilon|/max|Phi| <= 0.01",
+    positive_control=lambda p: 1.0, positive_comparison="below", positive_tolerance=0.0,
+    positive_label="no derived corrected constant: the theorem-strength bound max|Upsilon|/max|Phi| <= 1",
     seeds={"quick": 3, "full": 3}, expected="refuted",
-    finding="max|Upsilon|/max|Phi| at T* is 0.79 (P=32, C_local=2) and 0.37 (P=64, C_local=4); below 0.1 only "
-            "for C_local >= 16: Upsilon learns a positional prior toward the query's own area.",
+    finding_by_tier={"quick": UPS_FINDING.format("0.79 (P=32, C_local=2)"),
+                     "full": UPS_FINDING.format("0.37 (P=64, C_local=4)")},
     assumption=MAE_ASSUMPTION, measured_label="max|Upsilon| / max|Phi| at T*",
 ))
 
@@ -669,20 +932,37 @@ register(Claim(
 # --------------------------------------------------------------------------------- CL
 def _cl_params(steps=(200, 300), images=(32, 64), eta=(100.0, 100.0), z_mode="one", pooling="mean"):
     return [Param("gamma", 0.5, 0.5, kind="float", low=0.0, high=1.0, low_open=True, high_open=True,
-                  doc="masking ratio"),
-            Param("images", images[0], images[1], kind="int", low=4, high=1024, doc="batch size B"),
-            Param("eta_cl", eta[0], eta[1], kind="float", low=0.0, high=1000.0, low_open=True, doc="CL step size"),
-            Param("steps_cl", steps[0], steps[1], kind="int", low=1, high=100000, doc="CL step horizon"),
-            Param("tau", 0.5, 0.5, kind="float", low=0.0, high=10.0, low_open=True, doc="temperature"),
-            Param("z_mode", z_mode, z_mode, kind="choice", choices=("one", "uniform"),
+                  search=(0.3, 0.7), doc="masking ratio"),
+            Param("images", images[0], images[1], kind="int", low=4, high=1024, search=(16, 48),
+                  doc="batch size B"),
+            Param("eta_cl", eta[0], eta[1], kind="float", low=0.0, high=1000.0, low_open=True,
+                  search=(0.8 * eta[0], 1.5 * eta[0]), doc="CL step size"),
+            Param("steps_cl", steps[0], steps[1], kind="int", low=1, high=100000,
+                  search=(steps[0], int(1.5 * steps[0])), doc="CL step horizon"),
+            Param("tau", 0.5, 0.5, kind="float", low=0.0, high=10.0, low_open=True, search=(0.4, 0.6),
+                  doc="temperature"),
+            Param("z_mode", z_mode, z_mode, kind="choice", choices=("one", "uniform"), search=(z_mode,),
                   doc="per-area scalar: 1, or Unif[0.5, 1.5]"),
-            Param("pooling", pooling, pooling, kind="choice", choices=S.cl.POOLINGS, doc="pooling of the outputs")]
+            Param("pooling", pooling, pooling, kind="choice", choices=S.cl.POOLINGS, search=(pooling,),
+                  doc="pooling of the outputs")]
 
 
-def _cl_run(p, rng):
+CL_SIGNAL = Constraint("cl_signal", lambda p: p["K"] == 2 or p["z_mode"] == "uniform",
+                       "K = 2 or z random: with z = 1 and one cluster every image is the same and InfoNCE has "
+                       "no signal", ("K", "z_mode"))
+CL_HORIZON = Constraint("cl_horizon", lambda p: p["eta_cl"] * p["steps_cl"] >= 2e4,
+                        "eta_cl * steps_cl >= 2e4 (the pilot's collapse takes ~150 steps at eta 50-200)",
+                        ("eta_cl", "steps_cl"))
+
+
+def _cl_run_fresh(p, rng):
     g = S.Geometry(p["P"], p["C_global"], p["C_local"], p["K"])
     b = S.cl_batch(g, p["images"], p["gamma"], rng, z_mode=p["z_mode"])
     return S.run_cl(b, p["eta_cl"], p["steps_cl"], p["tau"], p["pooling"])
+
+
+def _cl_run(p, rng):
+    return _shared_run("vit.cl.run", p, rng, lambda r: _cl_run_fresh(p, r))
 
 
 def _collapse_measure(p, rng):
@@ -692,8 +972,15 @@ def _collapse_measure(p, rng):
             "own_local_final": float(tr.mean_own_local()[-1]), "own_local_initial": float(tr.mean_own_local()[0])}
 
 
-CL_HEADLINE_REGIME = Regime(_geometry((36, 64), (18, 32), (3, 4), (2, 2)) + _cl_params(),
-                            (TILING, LOCAL_SIZE, GLOBAL_LARGER, GLOBAL_MAJORITY))
+def _initial_global(p):
+    return D.evaluate(D.collapse_global_attention_initial(), P=p["P"], C1=p["C_global"], gamma=p["gamma"])
+
+
+_CL_HEADLINE_PARAMS = _geometry((36, 64), (18, 32), (3, 4), (2, 2)) + _cl_params()
+CL_HEADLINE_REGIME = Regime(_CL_HEADLINE_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, GLOBAL_MAJORITY, CL_SIGNAL,
+                                                  CL_HORIZON),
+                            strategy_fn=_tiling_strategy(_CL_HEADLINE_PARAMS,
+                                                         geometry_ok=lambda P, C1, C: 2 * C1 >= P))
 
 register(Claim(
     id="vit.cl.global_collapse",
@@ -703,16 +990,27 @@ register(Claim(
               "attention on the global area (its own-area attention, recorded alongside, falls).",
     kind="qualitative", comparison="within", regime=CL_HEADLINE_REGIME,
     predict=lambda p: (0.9, 1.0), measure=_collapse_measure, tolerance=0.0,
-    negative_control=lambda p: (0.0, 0.5),
-    negative_label="MAE-like: local queries keep most attention off the global area (<= 0.5)",
+    tolerance_reason="0 around the band [0.9, 1]: the spec's threshold for 'collapse' (T-CL-1: >= 0.9), a "
+                     "stated precision.",
+    negative_control=lambda p: (_initial_global(p), 0.8),
+    negative_label="partial collapse: global attention risen from its Q = 0 share (1-gamma) C_global/P but "
+                   "below 0.8",
+    alternative=lambda p: (0.0, 0.5),
+    alternative_label="MAE-like: local queries keep most attention off the global area (<= 0.5)",
     seeds={"quick": 3, "full": 3}, assumption=CL_ASSUMPTION + " z = 1, mean pooling, horizon steps_cl.",
     measured_label="min over local queries of global-area attention at the horizon",
     plot=plot_attention_maps,
 ))
 
-PERSIST_REGIME = Regime(_geometry((16, 16), (6, 6), (2, 2), (2, 2))
-                        + _cl_params(steps=(1500, 1500), images=(32, 32), eta=(400.0, 400.0), z_mode="uniform"),
-                        (TILING, LOCAL_SIZE, GLOBAL_LARGER))
+_PERSIST_PARAMS = (_geometry((16, 16), (6, 6), (2, 2), (2, 2))
+                   + _cl_params(steps=(1500, 1500), images=(32, 32), eta=(400.0, 400.0), z_mode="uniform"))
+PERSIST_REGIME = Regime(_PERSIST_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER),
+                        strategy_fn=_tiling_strategy(_PERSIST_PARAMS, P_values=(16,)))
+
+PERSIST_FINDING = ("global-area attention of local queries peaks at 0.90-0.95, then settles at {} by eta t = 6e5 "
+                   "as the loss keeps dropping: the local scalars z_j tell images apart, so the collapse is "
+                   "transient and draw-dependent (with z = 1 it stays at 0.99). CL still favours the global "
+                   "area: it stays above its Q = 0 share (1-gamma) C_global/P.")
 
 register(Claim(
     id="vit.cl.collapse_persistent",
@@ -721,12 +1019,15 @@ register(Claim(
               "local query keeps >= 0.9 of its attention on the global area.",
     kind="qualitative", comparison="within", regime=PERSIST_REGIME,
     predict=lambda p: (0.9, 1.0), measure=_collapse_measure, tolerance=0.0,
+    tolerance_reason="0 around the band [0.9, 1]: the spec's collapse threshold (T-CL-1), a stated precision.",
     negative_control=lambda p: (0.0, 0.25),
     negative_label="attention returns to uniform (<= 0.25)",
-    seeds={"quick": 5, "full": 5}, expected="refuted",
-    finding="global-area attention of local queries peaks at 0.90-0.95, then settles at 0.62-0.92 (mean 0.74) "
-            "by eta t = 6e5 as the loss keeps dropping: the local scalars z_j tell images apart, so the "
-            "collapse is transient and draw-dependent (with z = 1 it stays at 0.99).",
+    positive_control=_initial_global, positive_comparison="above", positive_tolerance=0.0,
+    positive_label="no derived long-horizon level: the theorem-strength statement 'CL favours the global area' "
+                   "(global attention above its Q = 0 share (1-gamma) C_global/P)",
+    seeds={"quick": 16, "full": 16}, expected="refuted",
+    finding_by_tier={"quick": PERSIST_FINDING.format("0.44-1.0 (mean 0.74 over 30 seeds)"),
+                     "full": PERSIST_FINDING.format("0.44-1.0 (mean 0.74 over 30 seeds)")},
     assumption=CL_ASSUMPTION + " z ~ Unif[0.5, 1.5] per area and image, mean pooling.",
     measured_label="min over local queries of global-area attention at the horizon",
 ))
@@ -740,9 +1041,10 @@ def _spread_measure(p, rng):
             "argmax_global_fraction": float(np.mean(am == 0))}
 
 
-SPREAD_REGIME = Regime(_geometry((16, 16), (8, 8), (2, 2), (2, 2))
-                       + _cl_params(steps=(400, 400), images=(32, 32), z_mode="uniform", pooling="visible"),
-                       (TILING, LOCAL_SIZE, GLOBAL_LARGER))
+_SPREAD_PARAMS = (_geometry((16, 16), (8, 8), (2, 2), (2, 2))
+                  + _cl_params(steps=(400, 400), images=(32, 32), z_mode="uniform", pooling="visible"))
+SPREAD_REGIME = Regime(_SPREAD_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER),
+                       strategy_fn=_tiling_strategy(_SPREAD_PARAMS, P_values=(16,)))
 
 register(Claim(
     id="vit.cl.position_independence",
@@ -752,11 +1054,16 @@ register(Claim(
               "symmetry of mean pooling no longer forces it.",
     kind="upper_bound", regime=SPREAD_REGIME,
     predict=lambda p: 0.1, measure=_spread_measure, tolerance=0.0,
+    tolerance_reason="0 beyond the spec's threshold 0.1 for 'the same area for all p'.",
     negative_control=lambda p: 0.01, negative_label="spread <= 0.01",
-    seeds={"quick": 5, "full": 5}, expected="refuted",
+    positive_control=lambda p: 1 - _initial_global(p), positive_comparison="below", positive_tolerance=0.0,
+    positive_label="no derived spread: the theorem-strength statement that every local query attends to the "
+                   "global area at least at its Q = 0 share A_1(0), so spread <= 1 - A_1(0)",
+    seeds={"quick": 10, "full": 10}, expected="refuted",
     finding="with visible-token pooling and z ~ Unif[0.5, 1.5] the global-area attention of local queries "
-            "spreads by 0.29-0.79 across positions (min 0.21-0.71); the argmax area is still global for 75-100 % "
-            "of queries. With mean pooling the spread is exactly 0 by row symmetry (a test, not a claim).",
+            "spreads by 0.13-0.86 across positions (mean 0.48 over 30 seeds); the argmax area is still global "
+            "for 75-100 % of queries. With mean pooling the spread is exactly 0 by row symmetry (a test, not a "
+            "claim).",
     assumption=CL_ASSUMPTION + " Visible-token pooling (mean over unmasked patches), z ~ Unif[0.5, 1.5].",
     measured_label="max - min over local queries of global-area attention",
 ))
