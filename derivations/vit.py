@@ -150,7 +150,7 @@ def phase1_law():
 
 
 def phase1_softmax_factor():
-    """The factor the phase-I law leaves out, bracketed over phase I: ``(1 - A_1(0), 1 - A_1(T_1))``.
+    r"""The factor the phase-I law leaves out, bracketed over phase I: ``(1 - A_1(0), 1 - A_1(T_1))``.
 
     With the softmax derivative ``dA_1/dPhi_global = z A_1 (1 - A_1)`` the law becomes
     ``dA_1/dt ~ -c A_1^3 (1 - A_1)``, so the slope of ``A_1^{-2}`` in ``t`` is ``2c (1 - A_1(t))``.  Over phase
@@ -246,7 +246,7 @@ def phase2_duration_value(P_, C_, gamma_, z_, K_, eta_) -> float:
 
 def tstar_mean_field(P_: int, C1_: int, C_: int, gamma_: float, K_: int, eta_: float, eps_: float,
                      query: str = "local") -> float:
-    """Mean-field ``T*`` of a query (own-area attention ``1 - eps``): the phase-I law (local queries only)
+    r"""Mean-field ``T*`` of a query (own-area attention ``1 - eps``): the phase-I law (local queries only)
     followed by the phase-II growth law of :func:`phase2_duration` run on to ``1 - eps``:
 
     .. math::  T^*_q = T_1\,[q\ {\rm local}] + \frac{K}{\eta\gamma}\int_{A_0}^{1-\epsilon}
