@@ -273,3 +273,16 @@ def test_mean_risk_linear_in_gamma(gamma):
     assert base == pytest.approx(1.4)
     assert ts.spectral_mean_risk(eig, 2, [1.0, 2.0], 0.7, gamma) == pytest.approx(
         base + gamma * ts.spectral_B(eig, 2, [1.0, 2.0]))
+
+
+def test_head_corrected_mean_risk_is_the_exact_factor_with_the_asymptotic_limit():
+    """n E[excess] = A n/(n-r-1) + (n/m) B (n-1)/(n-r-1): the finite-sample formula with sigma^2 r = A and
+    E[a] = B/m, tending to A + gamma B at m = n/gamma."""
+    A, B, r, n, m = 3.0, 13.7, 3, 150, 445
+    assert ts.head_corrected_mean_risk(A, B, r, n, m) == pytest.approx(
+        n * ts.finite_sample_excess(B / m, r, n, A / r))
+    assert ts.head_corrected_mean_risk(A, B, r, n, m) == pytest.approx(A * n / (n - r - 1) + n / m * B * (n - 1) / (n - r - 1))
+    expr = ts.HEAD_CORRECTED_MEAN_RISK.subs(ts.m_sym, ts.n_sym / ts.gamma_sym)
+    assert sp.simplify(sp.limit(expr, ts.n_sym, sp.oo) - (ts.A_sym + ts.gamma_sym * ts.B_sym)) == 0
+    with pytest.raises(ValueError, match="n=4"):
+        ts.head_corrected_mean_risk(A, B, 3, 4, 100)

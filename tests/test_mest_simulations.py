@@ -250,3 +250,23 @@ def test_projector_error_matches_anderson_diagnostic():
     err = m * ((M @ np.swapaxes(M, 1, 2) - P_star) ** 2).sum(axis=(1, 2))
     pred = ts.spectral_projector_error(EIG, 2)
     assert abs(err.mean() - pred) < 4 * err.std() / np.sqrt(reps) + 0.02 * pred
+
+
+@pytest.mark.parametrize("r, n", [(3, 12), (2, 30)])
+def test_ols_excess_law_with_the_true_representation(r, n):
+    """With the true span (a = 0) the OLS excess is sigma^2 chi^2_r / chi^2_(n-r+1): mean sigma^2 r/(n-r-1) and the
+    relative s.d. of claims.mest.ols_excess_relative_sd (Monte Carlo, 4 standard errors)."""
+    from claims.mest import ols_excess_relative_sd
+
+    task = sim.spectral_task(EIG, r, [1.0] * r, 0.7)
+    reps = 200_000
+    M = np.broadcast_to(np.eye(len(EIG))[:, :r], (reps, len(EIG), r)).copy()
+    w = sim.fit_head(task, M, n, np.random.default_rng(18), "wishart")
+    e = sim.excess_parts(task, M, w)["excess"] / 0.7
+    mean = r / (n - r - 1)
+    assert abs(e.mean() - mean) < 4 * e.std() / np.sqrt(reps)
+    rel_sd = e.std() / e.mean()
+    ref = np.random.default_rng(19)
+    u = ref.chisquare(r, reps) / ref.chisquare(n - r + 1, reps)
+    assert stats.ks_2samp(e, u).pvalue > 1e-3
+    assert rel_sd == pytest.approx(ols_excess_relative_sd(r, n), rel=0.05)
