@@ -227,15 +227,15 @@ def phase2_duration():
     return K * integral / (eta * gamma * z ** 4)
 
 
-def attention_growth_integral(a0: float, a1: float, n: int = 4000) -> float:
-    """``int_{a0}^{a1} dA / (A^2 (1-A)^3)`` by the midpoint rule on a log grid (``0 < a0 < a1 < 1``)."""
-    lo, hi = math.log(a0), math.log(a1)
-    h = (hi - lo) / n
-    tot = 0.0
-    for i in range(n):
-        a = math.exp(lo + (i + 0.5) * h)
-        tot += a / (a * a * (1 - a) ** 3) * h
-    return tot
+def attention_growth_integral(a0: float, a1: float) -> float:
+    r"""``int_{a0}^{a1} dA / (A^2 (1-A)^3)`` in closed form (``0 < a0 < a1 < 1``), by partial fractions
+
+    .. math::  \frac{1}{A^2(1-A)^3} = \frac1{A^2}+\frac3A+\frac1{(1-A)^3}+\frac2{(1-A)^2}+\frac3{1-A},
+               \qquad F(A) = -\frac1A + 3\log\frac{A}{1-A} + \frac1{2(1-A)^2} + \frac2{1-A}.
+    """
+    def F(a):
+        return -1 / a + 3 * math.log(a / (1 - a)) + 1 / (2 * (1 - a) ** 2) + 2 / (1 - a)
+    return F(a1) - F(a0)
 
 
 def phase2_duration_value(P_, C_, gamma_, z_, K_, eta_) -> float:
