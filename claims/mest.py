@@ -207,7 +207,8 @@ def _factor_params(n, m, reps):
             Param("d", quick=30, kind="int", low=2, high=500, doc="ambient dimension"),
             Param("noise_s2", quick=1.0, kind="float", low=0, low_open=True, doc="isotropic noise variance s^2"),
             Param("beta", quick=FACTOR_BETA, kind="floats", length=(1, 50), doc="y = beta^T z + nu"),
-            Param("label_noise_var", quick=0.25, kind="float", low=0, doc="sigma_nu^2")] + \
+            Param("label_noise_var", quick=0.25, kind="float", low=0, low_open=True,
+                  doc="sigma_nu^2 (> 0: with beta = 0 a zero label would make the head's Gaussian law degenerate)")] + \
         _sizes(n, m, reps) + [_sampler_param()]
 
 
@@ -225,8 +226,8 @@ def _factor_strategy(defaults):
             p = {"loadings": sorted(draw(st.lists(st.floats(0.3, 20.0), min_size=r, max_size=r)), reverse=True),
                  "d": d, "noise_s2": draw(st.floats(0.1, 3.0)),
                  "beta": draw(st.lists(st.floats(-3.0, 3.0), min_size=r, max_size=r)),
-                 "label_noise_var": draw(st.floats(0.0, 2.0)),
-                 "n": draw(st.integers(50 * r, 20000))}
+                 "label_noise_var": draw(st.floats(0.01, 2.0)),
+                 "n": draw(st.integers(DOWNSTREAM_PER_DIM * r, 20000))}
             spectrum = ts.factor_spectrum(p["loadings"], p["noise_s2"], d)
             m_low = max(d, pretraining_size_guidance(spectrum, r))
             p["m"] = draw(st.integers(m_low, max(m_low, 200000)))
