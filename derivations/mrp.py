@@ -195,3 +195,33 @@ def memorisation_regime(mu: float, N: int, k: int, cap: float = 2.0) -> bool:
     """AZL's regime has ``mu N / k = k^0.2`` (~1-2) single-view samples per class, so memorising their
     noise is cheaper than learning the losing view; we require at most ``cap`` per (class, view)."""
     return single_view_per_class_view(mu, N, k) <= cap
+
+
+def random_kernel_purity(n_features: int, ratio: float = 0.3, threshold_over_scale: float = 0.0) -> float:
+    """Purity of a random Gaussian kernel: ``P[c_(2) < ratio * c_(1) | c_(1) >= t]``.
+
+    The correlations ``c_f = <w, v_f>`` of a kernel ``w ~ N(0, sigma^2 I_d)`` with ``n`` orthonormal features
+    are i.i.d. ``N(0, sigma^2)``; with ``x = c_(1) / sigma`` the largest, the other ``n - 1`` all lie below
+    ``ratio * x`` with probability ``Phi(ratio x)^(n-1)``, so
+
+    ``P = int_t^inf n phi(x) Phi(ratio x)^(n-1) dx / (1 - Phi(t)^n)``,  ``t = threshold / sigma``
+
+    (a kernel counts as captured when its largest correlation reaches the threshold).  This is the purity of
+    a student that copies a fixed random teacher of scale ``sigma``.
+    """
+    from scipy import integrate
+    from scipy.stats import norm
+
+    n, t = int(n_features), float(threshold_over_scale)
+    num, _ = integrate.quad(lambda x: n * norm.pdf(x) * norm.cdf(ratio * x) ** (n - 1), t, math.inf)
+    return float(num / (1.0 - norm.cdf(t) ** n))
+
+
+def sl_view_coverage(f_both: float, f_none: float = 0.0) -> float:
+    """Fraction of the 2k (class, view) features SL captured: ``(1 + f_2 - f_0)/2``.
+
+    By the class-by-class accounting it is also SL's single-view accuracy: a class with one learned view
+    classifies the half of its single-view samples whose strong view it learned, a two-view class all, a
+    class with none none (``(f_1/2 + f_2) = (1 + f_2 - f_0)/2``).
+    """
+    return 0.5 * (1.0 + f_both - f_none)
