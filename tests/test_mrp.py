@@ -73,3 +73,47 @@ def test_regimes_reject_bad_input():
     with pytest.raises(RegimeError):
         c.regime.resolve("quick", texts={"d": "10"})
     assert c.regime.resolve("quick", texts={"k": "8"})["k"] == 8
+
+
+def test_random_kernel_purity_matches_monte_carlo():
+    """The positive control of mrp.purity: the closed-form purity of a random Gaussian kernel against draws."""
+    from derivations import mrp as theory
+
+    rng = np.random.default_rng(11)
+    n, sigma, thr = 12, 0.15, 0.1
+    C = sigma * rng.standard_normal((200_000, n))
+    top = np.sort(C, axis=1)[:, ::-1]
+    keep = top[:, 0] >= thr
+    mc = np.mean(np.maximum(top[keep, 1], 0) / top[keep, 0] < 0.3)
+    assert abs(theory.random_kernel_purity(n, 0.3, thr / sigma) - mc) < 4e-3
+    assert theory.random_kernel_purity(n, 0.3, thr / sigma) < theory.random_kernel_purity(4, 0.3, thr / sigma)
+
+
+def test_calibration_runs_are_independent_of_measured_runs_and_shared():
+    """Calibration runs (key (i, 1)) never coincide with a measured replicate (key (i,)), and two claims that
+    calibrate on the SL family see the same calibration run; the view coverage is (1 + f_2 - f_0)/2."""
+    from claims import mrp
+    from derivations import mrp as theory
+    from theorycheck.runner import replicate_identity, replicate_rngs
+
+    p = mrp.sl_regime().resolve("quick", overrides={"k": 3, "P": 10, "d": 24, "N": 40, "n_test": 60, "m": 2,
+                                                    "T": 50})
+    meas = replicate_rngs("mrp.sl.single_view_accuracy", 7, 1)[0]
+    cal_a = replicate_rngs("mrp.sl.single_view_accuracy", 7, 1, stream="calibration")[0]
+    cal_b = replicate_rngs("mrp.sl.ensemble", 7, 1, stream="calibration")[0]
+    assert replicate_identity(meas)[1] == (0,) and replicate_identity(cal_a)[1] == (0, 1)
+    ra, rb, rm = mrp.run_sl(p, cal_a), mrp.run_sl(p, cal_b), mrp.run_sl(p, meas)
+    assert ra is rb
+    assert not np.array_equal(ra["W"], rm["W"])
+    row = mrp.calibrate_view_coverage(p, cal_a)
+    assert row["trials"] == 2 * p["k"]
+    assert row["value"] == pytest.approx(theory.sl_view_coverage(ra["f2"], ra["f0"]))
+
+
+def test_proportion_replicates_report_counts():
+    from claims import mrp
+
+    out = mrp._accuracy(0.95, 600)
+    assert (out["successes"], out["trials"], out["value"]) == (570, 600, 0.95)
+    with pytest.raises(ValueError, match="no trials"):
+        mrp._proportion(0, 0)

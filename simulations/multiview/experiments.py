@@ -130,7 +130,9 @@ def sl_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test
             "corr0": corr[0], "noise_single": mvtrain.max_noise_corr(D, run.W, k, m),
             "memorised": float(by_noise[need].mean()) if need.any() else float("nan"),
             "n_need_memory": int(need.sum()), "n_memorised": int(by_noise[need].sum()),
-            "n_sv_test": int(Ds.n), "n_sv_accounted": int(np.sum(ok_s == learned[Ds.y, Ds.strong])), "n_sv_correct": int(ok_s.sum()), "n_sv_one_view": int(cls_one.sum()),
+            "n_sv_test": int(Ds.n),
+            "n_sv_accounted": int(np.sum(ok_s == learned[Ds.y, Ds.strong])), "n_sv_correct": int(ok_s.sum()),
+            "n_sv_one_view": int(cls_one.sum()),
             "n_sv_one_view_correct": int(ok_s[cls_one].sum()), "n_views_learned": int(learned.sum()),
             "n_two_view": int((n_learned == 2).sum()), "n_one_view": int(one.sum()),
             "n_lottery_agree": int(np.sum(lam[sel].argmax(axis=1) == winner0[sel])) if sel.any() else 0,
@@ -191,7 +193,8 @@ def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_tes
            "purity_below_03": float(np.mean(ratios < 0.3)) if ratios.size else 0.0,
            "purity_median": float(np.median(ratios)) if ratios.size else float("nan"),
            "n_captured_kernels": int(ratios.size), "n_pure_kernels": int(np.sum(ratios < 0.3)),
-           "n_features_captured": int(np.sum(lam >= CAPTURE)), "n_features": int(lam.size), "pre_stop": int(pre.stop_step), "w_max": pre.extra["w_max"],
+           "n_features_captured": int(np.sum(lam >= CAPTURE)), "n_features": int(lam.size),
+           "pre_stop": int(pre.stop_step), "w_max": pre.extra["w_max"],
            "lam_traj": np.array([mvtrain.capture_all(c, k) for c in pre.corr]), "C": C}
     if not finetune:
         return out
