@@ -362,11 +362,11 @@ register(Claim(
     kind="estimate", regime=RATE_REGIME, role="consistency",
     predict=lambda p: _rate(p, "global"),
     measure=lambda p, rng: _first_step(p, rng)[1], tolerance=RATE_TOL, tolerance_reason=RATE_TOL_REASON,
-    negative_control=lambda p: _rate(p, "global", own_counted_visible=True),
-    negative_label="the exact form with the masked query counted among its area's visible patches (6 % off)",
-    alternative=lambda p: _rate(p, "global", leading=True),
-    alternative_label="spec 3.2 leading order -pi gamma (1-gamma)^2 (C1/P)^2 z^3",
-    seeds={"quick": 10, "full": 10}, assumption=MAE_ASSUMPTION + " " + RATE_ROLE,
+    negative_control=lambda p: _rate(p, "global", leading=True),
+    negative_label="spec 3.2 leading order -pi gamma (1-gamma)^2 (C1/P)^2 z^3 (21-23 % off; the nearer "
+                   "slip of counting the masked query as visible is only 3.6 % off at P = 64, inside the Monte "
+                   "Carlo tolerance)",
+    seeds={"quick": 5, "full": 5}, assumption=MAE_ASSUMPTION + " " + RATE_ROLE,
     measured_label="first-step Delta Phi_global / eta, mean over local queries",
 ))
 
@@ -499,8 +499,10 @@ register(Claim(
                    "[1 - (1-gamma) C_global/P, 1 - sqrt((1-gamma)(C_local-1)/P)], +- 0.05 (discretisation and "
                    "mask noise)",
     seeds={"quick": 6, "full": 6}, expected="refuted",
-    finding_by_tier={"quick": PHASE1_FINDING.format("0.76 [0.73, 0.79] (P=36, K=1)", "[0.75, 0.83]"),
-                     "full": PHASE1_FINDING.format("0.74 (P=64, K=2)", "[0.75, 0.85]")},
+    finding_by_tier={"quick": PHASE1_FINDING.format("0.77 [0.74, 0.80] (P=36, K=1; 0.73-0.85 over P = 16-64)",
+                                                    "[0.75, 0.83]"),
+                     "full": PHASE1_FINDING.format("0.74 [0.73, 0.75] (P=64, K=2; just under the bracket's lower "
+                                                   "end, inside its +-0.05)", "[0.75, 0.85]")},
     assumption=MAE_ASSUMPTION,
     measured_label="fitted slope of mean A_1^-2 over [0, T_1] / derived slope",
 ))
@@ -692,8 +694,8 @@ register(Claim(
     positive_label="no derived corrected ratio (the mean-field head-plus-tail law is a heuristic of its own): "
                    "the theorem-strength statement log(T*_local/T*_global) >= 0",
     seeds={"quick": 6, "full": 6}, expected="refuted",
-    finding_by_tier={"quick": ORDER_RATIO_FINDING.format("1.18", "P=32, K=1", 4),
-                     "full": ORDER_RATIO_FINDING.format("1.30", "P=64, K=2", 8)},
+    finding_by_tier={"quick": ORDER_RATIO_FINDING.format("1.18 (log 0.16 [0.06, 0.26])", "P=32, K=1", 4),
+                     "full": ORDER_RATIO_FINDING.format("1.38 (log 0.32 [0.28, 0.36])", "P=64, K=2", 8)},
     assumption=MAE_ASSUMPTION, measured_label="log(T*_local / T*_global)",
 ))
 
@@ -846,8 +848,8 @@ register(Claim(
                    "heuristic): the theorem's order form T* = a (P/C_local) log P/eta + b/(eta eps), a, b >= 0, "
                    "whose log-log slope at fixed P lies in [0, 1]",
     seeds={"quick": 5, "full": 5}, expected="refuted",
-    finding_by_tier={"quick": TSTAR_SCALING_FINDING.format("0.29 (P=32, K=1)"),
-                     "full": TSTAR_SCALING_FINDING.format("0.40 (P=64, K=2)")},
+    finding_by_tier={"quick": TSTAR_SCALING_FINDING.format("0.29 [0.19, 0.38] (P=32, K=1)"),
+                     "full": TSTAR_SCALING_FINDING.format("0.41 [0.36, 0.45] (P=64, K=2)")},
     assumption=MAE_ASSUMPTION + " Sweep of C_local at fixed P and C_global.",
     measured_label="log-log slope of T* vs P/C_local",
 ))
@@ -942,8 +944,8 @@ register(Claim(
     positive_control=lambda p: 1.0, positive_comparison="below", positive_tolerance=0.0,
     positive_label="no derived corrected constant: the theorem-strength bound max|Upsilon|/max|Phi| <= 1",
     seeds={"quick": 3, "full": 3}, expected="refuted",
-    finding_by_tier={"quick": UPS_FINDING.format("0.79 (P=32, C_local=2)"),
-                     "full": UPS_FINDING.format("0.37 (P=64, C_local=4)")},
+    finding_by_tier={"quick": UPS_FINDING.format("0.81 [0.78, 0.84] (P=32, C_local=2)"),
+                     "full": UPS_FINDING.format("0.38 [0.35, 0.41] (P=64, C_local=4)")},
     assumption=MAE_ASSUMPTION, measured_label="max|Upsilon| / max|Phi| at T*",
 ))
 
@@ -1045,8 +1047,8 @@ register(Claim(
     positive_label="no derived long-horizon level: the theorem-strength statement 'CL favours the global area' "
                    "(global attention above its Q = 0 share (1-gamma) C_global/P)",
     seeds={"quick": 16, "full": 16}, expected="refuted",
-    finding_by_tier={"quick": PERSIST_FINDING.format("0.44-1.0 (mean 0.74 over 30 seeds)"),
-                     "full": PERSIST_FINDING.format("0.44-1.0 (mean 0.74 over 30 seeds)")},
+    finding_by_tier={"quick": PERSIST_FINDING.format("0.76 [0.68, 0.84] over 16 seeds (0.44-1.0 per seed)"),
+                     "full": PERSIST_FINDING.format("0.76 [0.68, 0.84] over 16 seeds (0.44-1.0 per seed)")},
     assumption=CL_ASSUMPTION + " z ~ Unif[0.5, 1.5] per area and image, mean pooling.",
     measured_label="min over local queries of global-area attention at the horizon",
 ))
@@ -1080,7 +1082,7 @@ register(Claim(
                    "global area at least at its Q = 0 share A_1(0), so spread <= 1 - A_1(0)",
     seeds={"quick": 10, "full": 10}, expected="refuted",
     finding="with visible-token pooling and z ~ Unif[0.5, 1.5] the global-area attention of local queries "
-            "spreads by 0.13-0.86 across positions (mean 0.48 over 30 seeds); the argmax area is still global "
+            "spreads by 0.41 [0.27, 0.54] across positions (0.13-0.86 per seed); the argmax area is still global "
             "for 75-100 % of queries. With mean pooling the spread is exactly 0 by row symmetry (a test, not a "
             "claim).",
     assumption=CL_ASSUMPTION + " Visible-token pooling (mean over unmasked patches), z ~ Unif[0.5, 1.5].",
