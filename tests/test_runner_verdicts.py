@@ -145,3 +145,20 @@ def test_expectations_per_tier():
 def test_consistency_role_is_reported():
     row = verify_claim(_claim(id="planted.check", role="consistency"), REGIME.resolve("quick"), 3, progress=False)
     assert row["role"] == "consistency" and not math.isnan(row["resolution"])
+
+
+def test_a_high_probability_event_is_counted_not_hidden():
+    """Replicates whose event failed leave the interval and are counted; too many make the row an error."""
+    def measure(p, rng):
+        u = rng.random()
+        return {"value": 0.5 + 0.01 * rng.standard_normal() if u > 0.2 else 0.0, "event": bool(u > 0.2)}
+
+    claim = _claim(id="planted.whp", measure=measure, event_label="the run converged", interval="student_t",
+                   max_event_failures=0.5)
+    row = verify_claim(claim, REGIME.resolve("quick"), 12, progress=False)
+    failed = sum(not e["event"] for e in row["extras"])
+    assert row["event_failures"] == failed >= 1 and row["verdict"] == "verified"      # the zeros are left out
+    assert row["ci_low"] > 0.45
+    strict = _claim(id="planted.whp2", measure=measure, event_label="the run converged", max_event_failures=0.0)
+    row = verify_claim(strict, REGIME.resolve("quick"), 12, progress=False)
+    assert row["verdict"] == "error" and "failed in" in row["error"]

@@ -110,6 +110,14 @@ class Claim:
     interval : {"student_t", "wilson_cluster"}
         How replicates reduce to an interval (:mod:`theorycheck.verdict`); ``wilson_cluster`` needs every
         replicate to report ``successes`` and ``trials``.
+    event_label : str
+        For a theorem that holds with high probability (``with probability 1 - delta, X``): what the event is.
+        A replicate whose measurement reports ``event: False`` is a run where the event failed; it is left
+        out of the interval and counted in the row's ``event_failures``.  The event's failures are thus
+        reported, never hidden; more than ``max_event_failures`` of them make the row an error (the setting
+        is outside the theorem's high-probability regime).
+    max_event_failures : float
+        Largest fraction of replicates whose event may fail (default 1/4).
     calibrate : callable, optional
         ``calibrate(params, rng) -> float | {"value": ...}``: one replicate of the empirical ingredient of
         an ``independent_runs`` prediction, driven by a generator of the claim's calibration stream
@@ -149,6 +157,8 @@ class Claim:
     alternative: Callable | None = None
     alternative_label: str = ""
     interval: str = "student_t"
+    event_label: str = ""
+    max_event_failures: float = 0.25
     calibrate: Callable | None = None
     calibration_seeds: dict | None = None
     calibration_label: str = ""
@@ -248,7 +258,8 @@ class Claim:
             "tolerance": self.tolerance.describe(), "tolerance_reason": self.tolerance_reason,
             "negative_control": self.negative_label, "positive_control": self.positive_label or None,
             "alternative": self.alternative_label or None,
-            "calibration": self.calibration_label or None, "seeds": dict(self.seeds),
+            "calibration": self.calibration_label or None, "event": self.event_label or None,
+            "seeds": dict(self.seeds),
             "params": {p.name: {"quick": p.quick, "full": p.full, "allowed": p.allowed(), "doc": p.doc}
                        for p in self.regime.params},
         }

@@ -207,6 +207,9 @@ def _print_table(rows) -> None:
             print(_row_line(r))
             if r.get("error"):
                 print(f"    error: {r['error']}")
+            if r.get("event_failures"):
+                print(f"    the theorem's event ({r['event_label']}) failed in {r['event_failures']} of {r['seeds']} "
+                      f"replicates, left out of the interval")
             if r["expected"] != "verified" and r["verdict"] == r["expected"]:
                 findings.append(r)
     print("\nresol.: the smallest shift of the prediction these seeds would refute; dist: the negative control's "

@@ -81,6 +81,11 @@ def _distance(r) -> str:
     return f"{fmt(float(d))} {unit}".strip()
 
 
+def _events(r) -> str:
+    n = r.get("event_failures")
+    return f" ({n} outside the theorem's event)" if n else ""
+
+
 def results_table(rows, prefix: str) -> str:
     """Markdown table of recorded verify rows whose claim starts with ``prefix``."""
     lines = ["| claim | verdict (expected) | predicted ± tol | measured [95 % CI] | interval | resolution | "
@@ -97,7 +102,7 @@ def results_table(rows, prefix: str) -> str:
         lines.append(f"| {name} | {verdict} ({r['expected']}) | {fmt(r.get('predicted'))} ± {fmt(r.get('tolerance'))} | "
                      f"{_ci(r)} | {r.get('interval', 'student_t')} | {fmt(r.get('resolution'))} | "
                      f"{_cell(nc.get('label', ''))}: {nc.get('verdict', '–')} ({_distance(r)}) | {pos} | "
-                     f"{r['seeds']} |")
+                     f"{r['seeds']}{_events(r)} |")
     return "\n".join(lines)
 
 

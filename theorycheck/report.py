@@ -261,6 +261,9 @@ def _claim_section(row, claim, figure_html: str, measurements) -> str:
         if c:
             meta.append((name, f"{_e(c.get('label', ''))}: predicted {_e(fmt(c.get('predicted')))} "
                                f"± {_e(fmt(c.get('tolerance')))} → {_badge(c.get('verdict', 'error'))}"))
+    if row.get("event_label"):
+        meta.append(("high-probability event", _e(f"{row['event_label']}: failed in {row.get('event_failures', 0)} of "
+                                                  f"{row['seeds']} replicates (left out of the interval)")))
     if row.get("finding"):
         meta.append(("finding", _e(row["finding"])))
     if row.get("measured_label"):

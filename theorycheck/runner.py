@@ -314,11 +314,20 @@ def verify_claim(claim: Claim, params: Mapping[str, Any], n_seeds: int, root: in
                   negative_control={"label": claim.negative_label, "verdict": "error"})
     if claim.positive_control is not None:
         failed["positive_control"] = {"label": claim.positive_label, "verdict": "error"}
+    kept = list(range(n_seeds))
+    if claim.event_label and not errors:
+        kept = [i for i, r in enumerate(ordered) if r["extras"].get("event", True)]
+        row.update(event_label=claim.event_label, event_failures=n_seeds - len(kept))
+        if n_seeds - len(kept) > claim.max_event_failures * n_seeds or len(kept) < 2:
+            errors.append(f"the theorem's event ({claim.event_label}) failed in {n_seeds - len(kept)} of {n_seeds} "
+                          f"replicates, more than {claim.max_event_failures:.0%}: the setting is outside its "
+                          f"high-probability regime")
     if errors:
         row.update(failed, error=errors[0])
     else:
         try:
-            row.update(evaluate(claim, params, row["values"], row["extras"], calibration, tier))
+            row.update(evaluate(claim, params, [row["values"][i] for i in kept], [row["extras"][i] for i in kept],
+                                calibration, tier))
         except Exception as exc:
             row.update(failed, error=f"{type(exc).__name__}: {exc}")
     row["elapsed_s"] = time.perf_counter() - t0
