@@ -21,9 +21,9 @@ Case studies
 3b  factor model :math:`x = Bz + e`: 3a with :math:`\lambda_b = \ell_b + s^2` (top) and :math:`s^2` (bottom).
 3c  Gaussian mixture (known :math:`\pi`, identity covariance, means estimated): the blocks
     :math:`H_{ww}, G_{ww}, I_\mu, S` are expectations without closed form; SymPy derives the integrands
-    (posteriors, score, :math:`g=\nabla_\mu f`) and a Monte Carlo integral with :data:`GMM_DRAWS` draws
-    evaluates them (fixed internal seed :data:`GMM_INTEGRAL_SEED`: a numerical integral of the
-    prediction, not a replicate; cached per parameter set).
+    (posteriors, score, :math:`g=\nabla_\mu f`) and a tensor Gauss-Hermite rule (``d <= 2``) or a Monte
+    Carlo integral with :data:`GMM_DRAWS` draws (fixed internal seed :data:`GMM_INTEGRAL_SEED`) evaluates
+    them: a numerical integral of the prediction, not a replicate; cached per parameter set.
 
 Every closed form is a SymPy expression; the public functions evaluate its ``lambdify``-ed form on
 NumPy arrays of parameters.  Nothing here simulates the estimators.
@@ -233,6 +233,11 @@ def prior_bound_shape(n, m, C_Phi: float, C_Psi: float, c: float = 1.0):
 GMM_DRAWS = 1_000_000
 #: Fixed seed of those integrals (a quadrature rule of the prediction, not a replicate).
 GMM_INTEGRAL_SEED = 2603_27631
+#: Order of the tensor Gauss-Hermite rule used instead for d <= GMM_GH_MAX_DIM (K order^d nodes).  At the
+#: quick-tier mixture (d = 2, K = 3, separation 3) orders 80 and 120 agree on A to 1e-6 and on B to 1e-5
+#: relative, while 10^6 Monte Carlo draws scatter B by about 0.3 % over seeds (-0.2 % at the old fixed seed).
+GMM_GH_ORDER = 80
+GMM_GH_MAX_DIM = 2
 _GMM_CHUNK = 125_000
 
 
@@ -282,21 +287,56 @@ def _stack(values, size):
     return np.stack([np.broadcast_to(np.asarray(v, float), (size,)) for v in values], axis=1)
 
 
+def gmm_gauss_hermite_nodes(means, pi, order: int):
+    r"""Tensor Gauss-Hermite rule of the mixture :math:`\sum_k\pi_kN(\mu_k,I_d)`: nodes ``(K order^d, d)``
+    and weights summing to 1.
+
+    :math:`\mathbb E h(x) = \sum_k\pi_k\,\mathbb E h(\mu_k+z)`, each Gaussian expectation by the
+    ``order``-point probabilists' Hermite rule in every coordinate (exact for polynomials of degree
+    ``2 order - 1`` per coordinate; the 3c integrands are analytic, so the error falls geometrically in
+    ``order``).  Deterministic: no seed, no Monte Carlo error.
+    """
+    means = np.asarray(means, float)
+    pi = np.asarray(pi, float)
+    K, d = means.shape
+    z, w = np.polynomial.hermite_e.hermegauss(int(order))
+    w = w / np.sqrt(2.0 * np.pi)
+    grids = np.meshgrid(*([z] * d), indexing="ij")
+    Z = np.stack([g.ravel() for g in grids], axis=1)
+    W = np.prod(np.stack([g.ravel() for g in np.meshgrid(*([w] * d), indexing="ij")], axis=1), axis=1)
+    nodes = (means[:, None, :] + Z[None, :, :]).reshape(-1, d)
+    weights = (pi[:, None] * W[None, :]).ravel()
+    return nodes, weights
+
+
+def _gmm_points(means, pi, draws, seed):
+    """Chunks ``(x, weight)`` of the rule: Gauss-Hermite (``draws <= 0``, order ``-draws``) or Monte Carlo."""
+    if draws <= 0:
+        x, w = gmm_gauss_hermite_nodes(means, pi, -draws)
+        for start in range(0, x.shape[0], _GMM_CHUNK):
+            yield x[start:start + _GMM_CHUNK], w[start:start + _GMM_CHUNK]
+        return
+    rng = np.random.default_rng(seed)
+    done = 0
+    while done < draws:
+        size = min(_GMM_CHUNK, draws - done)
+        x, _ = gmm_draw(rng, means, pi, size)
+        yield x, np.full(size, 1.0 / draws)
+        done += size
+
+
 @lru_cache(maxsize=64)
 def _gmm_blocks_cached(means_t, pi_t, beta_t, noise_var, draws, seed):
     means, pi, beta = np.array(means_t), np.array(pi_t), np.array(beta_t)
     K, d = means.shape
     _, _, funcs = gmm_integrands(K, d)
     args = ([list(row) for row in means], list(np.log(pi)), list(beta), noise_var)
-    rng = np.random.default_rng(seed)
     p = K * d
     H, G, I_mu, Egg, Egphi = (np.zeros((K, K)), np.zeros((K, K)), np.zeros((p, p)), np.zeros((p, p)),
                               np.zeros((p, K)))
-    done = 0
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        while done < draws:
-            size = min(_GMM_CHUNK, draws - done)
-            x, _ = gmm_draw(rng, means, pi, size)
+        for x, wt in _gmm_points(means, pi, draws, seed):
+            size = x.shape[0]
             xs = list(x.T)
             phi = _stack(funcs["phi"](xs, *args), size)
             v = _stack(funcs["v"](xs, *args), size)[:, 0]
@@ -304,26 +344,34 @@ def _gmm_blocks_cached(means_t, pi_t, beta_t, noise_var, draws, seed):
             g = _stack(funcs["g"](xs, *args), size)
             if not (np.all(np.isfinite(phi)) and np.all(np.isfinite(s)) and np.all(np.isfinite(g))):
                 raise FloatingPointError("3c integrand: a posterior, score or g value is NaN/inf")
-            H += phi.T @ phi
-            G += (phi * v[:, None]).T @ phi
-            I_mu += s.T @ s
-            Egg += g.T @ g
-            Egphi += g.T @ phi
-            done += size
-    H, G, I_mu, Egg, Egphi = (a / draws for a in (H, G, I_mu, Egg, Egphi))
+            H += (phi * wt[:, None]).T @ phi
+            G += (phi * (wt * v)[:, None]).T @ phi
+            I_mu += (s * wt[:, None]).T @ s
+            Egg += (g * wt[:, None]).T @ g
+            Egphi += (g * wt[:, None]).T @ phi
     S = Egg - Egphi @ np.linalg.solve(H, Egphi.T)
     S = (S + S.T) / 2
     return H, G, I_mu, S, Egphi
 
 
-def gmm_blocks(means, pi, beta, noise_var: float, draws: int = GMM_DRAWS,
+def gmm_default_draws(d: int) -> int:
+    """The quadrature rule used by default: Gauss-Hermite of order :data:`GMM_GH_ORDER` (coded ``-order``)
+    for ``d <= GMM_GH_MAX_DIM``, else :data:`GMM_DRAWS` Monte Carlo draws."""
+    return -GMM_GH_ORDER if d <= GMM_GH_MAX_DIM else GMM_DRAWS
+
+
+def gmm_blocks(means, pi, beta, noise_var: float, draws: int | None = None,
                seed: int = GMM_INTEGRAL_SEED) -> dict:
-    r"""The 3c blocks by Monte Carlo integration (``draws`` points, fixed ``seed``), cached.
+    r"""The 3c blocks by quadrature, cached: ``draws > 0`` Monte Carlo points (fixed ``seed``),
+    ``draws = -q`` the tensor Gauss-Hermite rule of order ``q`` (:func:`gmm_gauss_hermite_nodes`),
+    ``None`` the default (:func:`gmm_default_draws`).
 
     Returns ``H_ww = E[phi phi^T]``, ``G_ww = E[v phi phi^T]``, ``I_mu = E[s s^T]`` (``Kd x Kd``, mean
     coordinates ordered component-major), ``S = E[g g^T] - E[g phi^T] H_ww^{-1} E[phi g^T]`` and
     ``H_wtheta = E[phi g^T]`` (the Murphy-Topel cross block, non-zero here).
     """
+    if draws is None:
+        draws = gmm_default_draws(np.asarray(means).shape[1])
     key = (tuple(map(tuple, np.asarray(means, float))), tuple(np.asarray(pi, float)),
            tuple(np.asarray(beta, float)), float(noise_var), int(draws), int(seed))
     H, G, I_mu, S, Egphi = _gmm_blocks_cached(*key)
@@ -340,7 +388,8 @@ def limit_from_blocks(H_ww, G_ww, S, Sigma_pre) -> dict:
             "A": float(np.trace(np.linalg.solve(H_ww, G_ww))), "B": float(np.trace(S @ Sigma_pre))}
 
 
-def gmm_limit(means, pi, beta, noise_var: float, draws: int = GMM_DRAWS, seed: int = GMM_INTEGRAL_SEED) -> dict:
+def gmm_limit(means, pi, beta, noise_var: float, draws: int | None = None,
+              seed: int = GMM_INTEGRAL_SEED) -> dict:
     r"""3c: ``A = tr(H^{-1}G)``, ``B = tr(S I_mu^{-1})`` and the weights of the limit law."""
     blocks = gmm_blocks(means, pi, beta, noise_var, draws, seed)
     out = limit_from_blocks(blocks["H_ww"], blocks["G_ww"], blocks["S"], np.linalg.inv(blocks["I_mu"]))

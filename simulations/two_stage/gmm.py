@@ -8,9 +8,10 @@ Data: :math:`z\sim\mathrm{Cat}(\pi)`, :math:`x|z=k\sim N(\mu_k,I_d)`; labels :ma
 * Representation: posteriors :math:`\phi_k(x) = \pi_kN(x;\hat\mu_k,I)/\sum_j\pi_jN(x;\hat\mu_j,I)`,
   computed as a softmax of :math:`\log\pi_k + x^\top\hat\mu_k - |\hat\mu_k|^2/2`.
 * Head: OLS of ``y`` on :math:`\phi(x)\in\mathbb R^K` without intercept (:math:`\sum_k\phi_k = 1`).
-* Excess: :math:`\frac1T\sum_t(\beta^\top\phi_{\mu^\star}(x_t) - \hat w^\top\phi_{\hat\mu}(x_t))^2` on a test
-  set shared by all repetitions of a call; its representation part is the least-squares residual of
-  :math:`f^\star` on :math:`\phi_{\hat\mu}` over the same test set.
+* Excess: :math:`\frac1T\sum_{t}(\beta^\top\phi_{\mu^\star}(x_t) - \hat w^\top\phi_{\hat\mu}(x_t))^2` on a test
+  set shared by all repetitions of a call, or the same sum with the weights of a quadrature rule of the
+  mixture; its representation part is the least-squares residual of :math:`f^\star` on
+  :math:`\phi_{\hat\mu}` over the same points.
 """
 from __future__ import annotations
 
@@ -106,12 +107,18 @@ def head_ols(X, y, mu_hat, log_pi):
     return w
 
 
-@njit(cache=True, nogil=True)
 def test_set_excess(Xt, fstar, mu_hat, w_hat, log_pi):
     """Excess and its representation part on a test set ``Xt`` (T, d) with targets ``fstar`` (T,).
 
     Returns ``excess`` (R,) = mean (fstar - w_hat . phi)^2 and ``approx`` (R,) = min_w mean (fstar - w . phi)^2.
     """
+    return weighted_excess(Xt, np.full(Xt.shape[0], 1.0 / Xt.shape[0]), fstar, mu_hat, w_hat, log_pi)
+
+
+@njit(cache=True, nogil=True)
+def weighted_excess(Xt, weights, fstar, mu_hat, w_hat, log_pi):
+    """:func:`test_set_excess` with point weights summing to 1 (a quadrature rule instead of a test set):
+    ``excess`` = sum_t weights_t (fstar_t - w_hat . phi_t)^2, ``approx`` its minimum over w."""
     T, d = Xt.shape
     R, K, _ = mu_hat.shape
     excess = np.empty(R)
@@ -127,11 +134,11 @@ def test_set_excess(Xt, fstar, mu_hat, w_hat, log_pi):
             pred = 0.0
             for a in range(K):
                 pred += w_hat[t, a] * p[a]
-                rhs[a] += p[a] * fstar[i]
+                rhs[a] += weights[i] * p[a] * fstar[i]
                 for b in range(a + 1):
-                    gram[a, b] += p[a] * p[b]
-            sq += (fstar[i] - pred) ** 2
-            ff += fstar[i] ** 2
+                    gram[a, b] += weights[i] * p[a] * p[b]
+            sq += weights[i] * (fstar[i] - pred) ** 2
+            ff += weights[i] * fstar[i] ** 2
         for a in range(K):
             for b in range(a):
                 gram[b, a] = gram[a, b]
@@ -139,8 +146,8 @@ def test_set_excess(Xt, fstar, mu_hat, w_hat, log_pi):
         fit = 0.0
         for a in range(K):
             fit += rhs[a] * sol[a]
-        excess[t] = sq / T
-        approx[t] = max((ff - fit) / T, 0.0)
+        excess[t] = sq
+        approx[t] = max(ff - fit, 0.0)
     return excess, approx
 
 
@@ -183,10 +190,12 @@ def draw_mixture(rng, means, pi, shape):
 
 
 def gmm_mc(means, pi, beta, noise_var: float, n: int, m: int, reps: int, rng, test_size: int = 100_000,
-           tol: float = 1e-10, max_iter: int = 10_000) -> dict:
+           tol: float = 1e-10, max_iter: int = 10_000, test_points=None) -> dict:
     """``reps`` repetitions of EM pre-training on ``m`` points and the posterior OLS head on ``n`` points.
 
-    One test set of ``test_size`` points is drawn first and shared by all repetitions of the call.
+    One test set of ``test_size`` points is drawn first and shared by all repetitions of the call; or, with
+    ``test_points = (nodes, weights)`` (a quadrature rule of the mixture, weights summing to 1), the excess
+    is that rule's integral instead (no test set is drawn).
 
     Returns
     -------
@@ -197,7 +206,11 @@ def gmm_mc(means, pi, beta, noise_var: float, n: int, m: int, reps: int, rng, te
     beta = np.asarray(beta, float)
     log_pi = np.log(np.asarray(pi, float))
     K, d = means.shape
-    Xt, _ = draw_mixture(rng, means, pi, (test_size,))
+    if test_points is None:
+        Xt, _ = draw_mixture(rng, means, pi, (test_size,))
+        wt = np.full(test_size, 1.0 / test_size)
+    else:
+        Xt, wt = (np.ascontiguousarray(a, dtype=float) for a in test_points)
     fstar = posterior_mean_target(Xt, means, log_pi, beta)
     sd = float(np.sqrt(noise_var))
     step = max(1, _MAX_CHUNK_DOUBLES // (max(n, m) * d))
@@ -216,7 +229,7 @@ def gmm_mc(means, pi, beta, noise_var: float, n: int, m: int, reps: int, rng, te
         Xd, z = draw_mixture(rng, means, pi, (c, n))
         y = beta[z] + sd * rng.standard_normal((c, n))
         w = head_ols(Xd, y, mu_hat, log_pi)
-        e, a = test_set_excess(Xt, fstar, mu_hat, w, log_pi)
+        e, a = weighted_excess(Xt, wt, fstar, mu_hat, w, log_pi)
         if not (np.all(np.isfinite(w)) and np.all(np.isfinite(e))):
             raise FloatingPointError(f"GMM head (n={n}): a head weight or the excess is NaN or infinite")
         excess.append(e)
