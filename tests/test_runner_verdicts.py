@@ -140,6 +140,8 @@ def test_expectations_per_tier():
         _claim(id="planted.role", role="lemma")
     with pytest.raises(ValueError, match="calibrate"):
         _claim(id="planted.source", prediction_source="independent_runs")
+    with pytest.raises(ValueError, match="positive control"):
+        _claim(id="planted.nofix", expected="refuted", finding="wrong")
 
 
 def test_consistency_role_is_reported():

@@ -190,6 +190,10 @@ class Claim:
                 raise ValueError(f"{self.id}: expected[{tier!r}] must be verified, refuted or inconclusive")
             if exp != "verified" and not self.finding_by_tier[tier]:
                 raise ValueError(f"{self.id}: a claim expected {exp!r} at the {tier} tier must state its finding")
+        if "refuted" in self.expected_by_tier.values() and (self.positive_control is None
+                                                            or not self.positive_label):
+            raise ValueError(f"{self.id}: a claim expected 'refuted' needs a positive control (the corrected "
+                             f"statement) and its label")
         if self.alternative is not None and not self.alternative_label:
             raise ValueError(f"{self.id}: an alternative (competing theory) needs its label")
         if not callable(self.negative_control) or not self.negative_label:
