@@ -145,22 +145,24 @@ def ensemble_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, 
 
     ``first`` is :func:`sl_experiment` of the same sequence (model 1, reused); models 2..K draw their
     inits from a separate child stream.  Returns the ensemble's single-view accuracy ``sv_ensemble``, the
-    models' mean fraction of two-view classes ``f2_mean`` and single-view accuracies ``sv_models``.
+    models' mean fraction of two-view classes ``f2_mean``, their fractions of classes with no captured view
+    ``f0_models`` and their single-view accuracies ``sv_models``.
     """
     rng_data, _, rng_extra, _ = _streams(ss)
     k, m = cfg.k, net.m
     D, Ds, _ = _samples(cfg, N, n_test, rng_data)
-    Ws, f2s = [first["W"]], [first["f2"]]
+    Ws, f2s, f0s = [first["W"]], [first["f2"]], [first["f0"]]
     for _ in range(K - 1):
         W0 = mvtrain.init_weights(rng_extra, k * m, cfg.d, net.sigma0)
         run = mvtrain.train_sl(D, net, W0, k, stop_at=stop_at)
         lam = mvtrain.capture_sl(mvtrain.features_corr(run.W, k), k)
         Ws.append(run.W)
         f2s.append(float(np.all(lam >= CAPTURE, axis=1).mean()))
+        f0s.append(float(np.all(lam < CAPTURE, axis=1).mean()))
     Fs = [mvtrain.azl_predict(Ds.X, W, k, net) for W in Ws]
     sv_models = [mvtrain.accuracy(F, Ds.y) for F in Fs]
     return {"sv_ensemble": mvtrain.accuracy(sum(Fs) / K, Ds.y), "f2_mean": float(np.mean(f2s)),
-            "sv_models": sv_models}
+            "f0_models": f0s, "sv_models": sv_models}
 
 
 def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test: int,
