@@ -225,3 +225,14 @@ def sl_view_coverage(f_both: float, f_none: float = 0.0) -> float:
     class with none none (``(f_1/2 + f_2) = (1 + f_2 - f_0)/2``).
     """
     return 0.5 * (1.0 + f_both - f_none)
+
+
+def teacher_miss_probability(n_kernels: int, threshold_over_scale: float) -> float:
+    """Probability that a fixed random teacher has no kernel on a given feature: ``(1 - Q(t))^M``.
+
+    The teacher's ``M = km`` kernels ``w_r ~ N(0, sigma_T^2 I_d)`` have i.i.d. ``N(0, sigma_T^2)`` correlations
+    with a unit feature ``v``; none reaches the capture threshold ``varrho`` with probability
+    ``Phi(t)^M``, ``t = varrho / sigma_T``.  A student that distils the teacher cannot capture a feature
+    its teacher does not carry, so this is the expected fraction of features lost to the teacher.
+    """
+    return float((0.5 * math.erfc(-float(threshold_over_scale) / math.sqrt(2.0))) ** int(n_kernels))
