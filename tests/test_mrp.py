@@ -117,3 +117,40 @@ def test_proportion_replicates_report_counts():
     assert (out["successes"], out["trials"], out["value"]) == (570, 600, 0.95)
     with pytest.raises(ValueError, match="no trials"):
         mrp._proportion(0, 0)
+
+
+def test_teacher_miss_probability_matches_monte_carlo():
+    """The teacher_covers_features constraint: P[no teacher kernel reaches varrho on a feature] against draws."""
+    rng = np.random.default_rng(5)
+    M, sigma, thr = 12, 0.105, 0.1
+    C = sigma * rng.standard_normal((200_000, M))
+    mc = np.mean(C.max(axis=1) < thr)
+    assert abs(theory.teacher_miss_probability(M, thr / sigma) - mc) < 3e-3
+    assert theory.teacher_miss_probability(36, 0.1 / 0.15) < 1e-4 < theory.teacher_miss_probability(12, 1.0)
+
+
+def test_event_and_live_coverage():
+    """AZL's event is f_0 = 0; the event-conditional calibration counts the views of the classes that captured
+    one, so it equals the coverage on an event run and (1 + f_2/(1 - f_0))/2 on a run with a dead class."""
+    from claims import mrp
+    from theorycheck.runner import replicate_rngs
+
+    assert mrp.sl_event({"f0": 0.0}) and not mrp.sl_event({"f0": 1 / 6})
+    p = mrp.sl_regime().resolve("quick", overrides={"k": 3, "P": 10, "d": 24, "N": 40, "n_test": 60, "m": 2,
+                                                    "T": 50})
+    rng = replicate_rngs("mrp.sl.error_over_mu", 7, 1, stream="calibration")[0]
+    o = mrp.run_sl(p, rng)
+    live = mrp.calibrate_live_coverage(p, rng)
+    n_live = p["k"] - int(round(o["f0"] * p["k"]))
+    assert live["trials"] == 2 * n_live and live["successes"] == o["n_views_learned"]
+    if n_live == p["k"]:
+        assert live["value"] == mrp.calibrate_view_coverage(p, rng)["value"]
+
+
+def test_mrp_regimes_reject_small_k_and_thin_teachers():
+    from claims import mrp
+
+    with pytest.raises(RegimeError, match="k >= 6"):
+        mrp.mrp_regime().resolve("quick", overrides={"k": 5})
+    with pytest.raises(RegimeError, match="teacher"):
+        mrp.mrp_regime().resolve("quick", overrides={"m": 2, "sigma_teacher": 0.09})
