@@ -122,6 +122,21 @@ _SL_CONSTRAINTS = [
                "sigma_p log k <= varrho/2 unless the noise is projected off span(V)",
                ("sigma_p", "project_noise")),
 ]
+
+
+def sl_event_failure_probability(p) -> float:
+    """Derived probability that AZL's event fails on one SL run (a class with no view captured by T)."""
+    t_sigma0 = theory.sl_hitting_time(p["sigma0"], p["eta"], p["k"], p["q"], VARRHO, p["mu"], p["rho_w"], s=p["s"])
+    return theory.sl_dead_class_probability(p["sigma0"], p["m"], p["k"], p["q"], p["T"], t_sigma0)
+
+
+# added after explore drew SL settings (T = 300, sigma0 = 0.006, q = 5) where the event failed in most runs
+_SL_CONSTRAINTS.append(Constraint(
+    "event_within_budget", lambda p: sl_event_failure_probability(p) <= 0.25,
+    "the derived probability that some class captures no view within T (tensor-power hitting time from the "
+    "class's leading initial correlation) is at most 1/4, the share of event failures a verdict tolerates "
+    "(0.05 at the quick tier, 0.21 at the full tier's k = 20)",
+    ("sigma0", "eta", "T", "k", "m", "q", "mu", "rho_w", "s")))
 _MRP_CONSTRAINTS = [
     Constraint("polynomial_phase",
                lambda p: p["sigma0_mrp"] * np.sqrt(2 * np.log(p["k"] * p["m"])) <= VARRHO,
@@ -348,7 +363,8 @@ SL_EVENT_RATE = (" Event failures measured before the event was declared: 2 of 4
                  "three fresh roots), both with one class of six whose initial correlation is ~0.004 (f_0 = 1/6): "
                  "unfitted at T = 2000, multi-view accuracy 0.82-0.84; all 46 other runs had f_0 = 0 and "
                  "multi-view accuracy >= 0.99 (the first pass saw about 1 in 16-20). AZL's event probability "
-                 "1 - e^{-Omega(log^2 k)} is about 0.95 at k = 6.")
+                 "1 - e^{-Omega(log^2 k)} is about 0.95 at k = 6; derived for this setting "
+                 "(derivations.mrp.sl_dead_class_probability, constraint event_within_budget): failure 0.052.")
 
 
 def sl_event(o) -> bool:

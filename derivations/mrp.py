@@ -236,3 +236,18 @@ def teacher_miss_probability(n_kernels: int, threshold_over_scale: float) -> flo
     its teacher does not carry, so this is the expected fraction of features lost to the teacher.
     """
     return float((0.5 * math.erfc(-float(threshold_over_scale) / math.sqrt(2.0))) ** int(n_kernels))
+
+
+def sl_dead_class_probability(sigma0: float, m: int, k: int, q: int, T: int, hitting_time_at_sigma0: float) -> float:
+    """Probability that some class of the AZL network captures no view within ``T`` steps (AZL's event fails).
+
+    By the tensor-power recursion the hitting time of ``varrho`` scales as ``x0^-(q-2)``, so a class
+    reaches ``varrho`` within ``T`` iff its leading initial correlation exceeds
+    ``x* = sigma0 (t(sigma0)/T)^(1/(q-2))``, ``t(sigma0)`` the hitting time from ``sigma0``.  The leader is the
+    largest of the class's ``2m`` i.i.d. ``N(0, sigma0^2)`` (kernel, view) correlations, below ``x*`` with
+    probability ``p = Phi(x*/sigma0)^(2m)``; with ``k`` independent classes the event fails with probability
+    ``1 - (1 - p)^k``.
+    """
+    x_ratio = (float(hitting_time_at_sigma0) / float(T)) ** (1.0 / (int(q) - 2))
+    p_class = (0.5 * math.erfc(-x_ratio / math.sqrt(2.0))) ** (2 * int(m))
+    return float(1.0 - (1.0 - p_class) ** int(k))

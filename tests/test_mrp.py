@@ -154,3 +154,15 @@ def test_mrp_regimes_reject_small_k_and_thin_teachers():
         mrp.mrp_regime().resolve("quick", overrides={"k": 5})
     with pytest.raises(RegimeError, match="teacher"):
         mrp.mrp_regime().resolve("quick", overrides={"m": 2, "sigma_teacher": 0.09})
+
+
+def test_sl_dead_class_probability_matches_monte_carlo():
+    """AZL's event failure: some class's leading initial correlation below x* = sigma0 (t(sigma0)/T)^(1/(q-2))."""
+    rng = np.random.default_rng(3)
+    sigma0, m, k, q, T, t0 = 0.012, 6, 6, 6, 2000, 83.5
+    x_star = sigma0 * (t0 / T) ** (1 / (q - 2))
+    leaders = (sigma0 * rng.standard_normal((100_000, k, 2 * m))).max(axis=2)
+    mc = np.mean((leaders < x_star).any(axis=1))
+    assert abs(theory.sl_dead_class_probability(sigma0, m, k, q, T, t0) - mc) < 4e-3
+    assert theory.sl_dead_class_probability(sigma0, m, k, q, 4 * T, t0) < theory.sl_dead_class_probability(
+        sigma0, m, k, q, T, t0)
