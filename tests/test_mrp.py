@@ -96,8 +96,8 @@ def test_calibration_runs_are_independent_of_measured_runs_and_shared():
     from derivations import mrp as theory
     from theorycheck.runner import replicate_identity, replicate_rngs
 
-    p = mrp.sl_regime().resolve("quick", overrides={"k": 3, "P": 10, "d": 24, "N": 40, "n_test": 60, "m": 2,
-                                                    "T": 50})
+    p = dict(mrp.sl_regime().resolve("quick"), **{"k": 3, "P": 10, "d": 24, "N": 40, "n_test": 60, "m": 2,
+                                                                   "T": 50})  # below the regime: plumbing only
     meas = replicate_rngs("mrp.sl.single_view_accuracy", 7, 1)[0]
     cal_a = replicate_rngs("mrp.sl.single_view_accuracy", 7, 1, stream="calibration")[0]
     cal_b = replicate_rngs("mrp.sl.ensemble", 7, 1, stream="calibration")[0]
@@ -136,8 +136,8 @@ def test_event_and_live_coverage():
     from theorycheck.runner import replicate_rngs
 
     assert mrp.sl_event({"f0": 0.0}) and not mrp.sl_event({"f0": 1 / 6})
-    p = mrp.sl_regime().resolve("quick", overrides={"k": 3, "P": 10, "d": 24, "N": 40, "n_test": 60, "m": 2,
-                                                    "T": 50})
+    p = dict(mrp.sl_regime().resolve("quick"), **{"k": 3, "P": 10, "d": 24, "N": 40, "n_test": 60, "m": 2,
+                                                                   "T": 50})  # below the regime: plumbing only
     rng = replicate_rngs("mrp.sl.error_over_mu", 7, 1, stream="calibration")[0]
     o = mrp.run_sl(p, rng)
     live = mrp.calibrate_live_coverage(p, rng)

@@ -73,8 +73,8 @@ def test_family_runs_are_shared_and_fresh_under_a_new_root():
     from claims import mrp
     from theorycheck.runner import replicate_rngs
 
-    p = mrp.sl_regime().resolve("quick", overrides={"k": 3, "P": 10, "d": 24, "N": 40, "n_test": 60, "m": 2,
-                                                    "T": 50})
+    p = dict(mrp.sl_regime().resolve("quick"), **{"k": 3, "P": 10, "d": 24, "N": 40, "n_test": 60, "m": 2,
+                                                                   "T": 50})  # below the regime: plumbing only
     a = replicate_rngs("mrp.sl.single_view_accuracy", 7, 2)
     b = replicate_rngs("mrp.sl.lottery", 7, 2)
     c = replicate_rngs("mrp.sl.lottery", 8, 2)
