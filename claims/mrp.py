@@ -545,7 +545,9 @@ _coverage_claim(
                              "[0.40, 1.81]: in 4 of 12 seeds a class is learned late, its multi-view test error "
                              "(up to 0.064) enters with weight (1 - mu)/mu = 49 (error/mu up to 3.6); with m = 10 "
                              "no class stays unlearned (0.368 [0.331, 0.404], docs/results/"
-                             "mrp_full_tier_sl_m10.json). Not rerun with the calibrated prediction."},
+                             "mrp_full_tier_sl_m10.json). Not rerun with the calibrated prediction nor with AZL's "
+                             "event, whose derived failure probability at k = 20, m = 6 is 0.21: close to the 1/4 "
+                             "that makes the row an error."},
     source_note=" [ours: the finite-k form of C5]",
     extra_assumption=" The error is mu (1 - acc_s) + (1 - mu)(1 - acc_m) from fixed-size D_s and D_m test sets. "
     "Judged on AZL's event (a run where a class captured no view is left out and counted in event_failures: "
