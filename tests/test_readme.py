@@ -51,4 +51,4 @@ def test_results_tables_render_recorded_rows(tmp_path):
     out = readme.render(text, tmp_path)
     assert "| `fam.a` | verified (verified) | 0.5 ± 0.1 | 0.52 [0.5, 0.54] | student_t | 0.14 | 0.75: refuted " \
            "(1.5 tol) | – | 8 |" in out
-    assert "other.b" not in out.split(readme.END)[1] and "old" not in out
+    assert "other.b" not in out.split(readme.END)[1] and "\nold\n" not in out

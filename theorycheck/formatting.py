@@ -21,3 +21,14 @@ def fmt(x) -> str:
             return f"{x:.4g}"
         return f"{x:.3e}"
     return str(x)
+
+
+UNITS = {"tolerance": "tol", "band half-width": "band", "resolution": "res"}
+
+
+def control_distance_text(row) -> str:
+    """A verify row's control distance with its unit (``1.5 tol``), or a dash when it has none."""
+    d = row.get("control_distance")
+    if d is None:
+        return "–"
+    return f"{fmt(float(d))} {UNITS.get(row.get('control_distance_unit'), '')}".strip()

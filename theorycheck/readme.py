@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import registry
-from .formatting import fmt
+from .formatting import control_distance_text, fmt
 
 RESULTS = re.compile(r"(<!-- results:begin (\S+) (\S+) -->\n)(.*?)(<!-- results:end -->)", re.S)
 
@@ -73,14 +73,6 @@ def _ci(r) -> str:
     return f"{fmt(r['measured'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
 
 
-def _distance(r) -> str:
-    d = r.get("control_distance")
-    if d is None:
-        return "–"
-    unit = {"tolerance": "tol", "band half-width": "band", "resolution": "res"}.get(r.get("control_distance_unit"), "")
-    return f"{fmt(float(d))} {unit}".strip()
-
-
 def _events(r) -> str:
     n = r.get("event_failures")
     return f" ({n} outside the theorem's event)" if n else ""
@@ -101,7 +93,7 @@ def results_table(rows, prefix: str) -> str:
         pos = "–" if not pc else f"{_cell(pc['label'])}: {pc['verdict']}"
         lines.append(f"| {name} | {verdict} ({r['expected']}) | {fmt(r.get('predicted'))} ± {fmt(r.get('tolerance'))} | "
                      f"{_ci(r)} | {r.get('interval', 'student_t')} | {fmt(r.get('resolution'))} | "
-                     f"{_cell(nc.get('label', ''))}: {nc.get('verdict', '–')} ({_distance(r)}) | {pos} | "
+                     f"{_cell(nc.get('label', ''))}: {nc.get('verdict', '–')} ({control_distance_text(r)}) | {pos} | "
                      f"{r['seeds']}{_events(r)} |")
     return "\n".join(lines)
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .formatting import fmt
+from .formatting import control_distance_text, fmt
 from .store import Store, code_version, params_key
 
 FIGURE_DIR = "figures"
@@ -126,14 +126,6 @@ def _summary(rows) -> str:
             f"verified theorems): {n_cons}.</p>")
 
 
-def _distance(r) -> str:
-    d = r.get("control_distance")
-    if d is None:
-        return "–"
-    unit = {"tolerance": "tol", "band half-width": "band", "resolution": "res"}.get(r.get("control_distance_unit"), "")
-    return f"{fmt(float(d))} {unit}".strip()
-
-
 def _verdict_rows(rows, current: str) -> str:
     from .runner import row_ok
 
@@ -156,7 +148,7 @@ def _verdict_rows(rows, current: str) -> str:
             f'<td class="num">{_e(measured)}</td><td>{_e(r.get("interval", "student_t"))}</td>'
             f'<td class="num">{_e(fmt(r.get("resolution")))}</td>'
             f'<td title="{_e(nc.get("label", ""))}">{_badge(nc.get("verdict", "error"))}</td>'
-            f'<td class="num">{_e(_distance(r))}</td><td>{pos}</td>'
+            f'<td class="num">{_e(control_distance_text(r))}</td><td>{pos}</td>'
             f'<td class="num">{r["seeds"]}</td><td class="num">{_e(fmt(r.get("elapsed_s")))}</td>'
             f'<td>{ok}</td><td><code>{_e(r.get("stored_code_version", "")[:8])}</code>{stale}</td></tr>')
     return "".join(body)
@@ -251,7 +243,7 @@ def _claim_section(row, claim, figure_html: str, measurements) -> str:
                      f"± {_e(fmt(nc.get('tolerance')))} → {_badge(nc.get('verdict', 'error'))}"))
     meta.append(("role, prediction", _e(f"{row.get('role', 'theorem')}; prediction {row.get('prediction_source', 'derived')}; "
                                         f"interval {row.get('interval', 'student_t')}; resolution "
-                                        f"{fmt(row.get('resolution'))}; control distance {_distance(row)}")))
+                                        f"{fmt(row.get('resolution'))}; control distance {control_distance_text(row)}")))
     cal = row.get("calibration")
     if cal:
         meta.append(("calibration", _e(f"{cal.get('label', '')}: {fmt(cal.get('mean'))} [{fmt(cal.get('ci_low'))}, "
