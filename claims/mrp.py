@@ -554,7 +554,8 @@ _coverage_claim(
                              "no class stays unlearned (0.368 [0.331, 0.404], docs/results/"
                              "mrp_full_tier_sl_m10.json). Not rerun with the calibrated prediction nor with AZL's "
                              "event, whose derived failure probability at k = 20, m = 6 is 0.21: close to the 1/4 "
-                             "that makes the row an error."},
+                             "that makes the row an error. These numbers are at mu = 0.02; the full tier now "
+                             "runs at mu = 0.1 like the quick tier and has not been run there."},
     source_note=" [ours: the finite-k form of C5]",
     extra_assumption=" The error is mu (1 - acc_s) + (1 - mu)(1 - acc_m) from fixed-size D_s and D_m test sets. "
     "Judged on AZL's event (a run where a class captured no view is left out and counted in event_failures: "
