@@ -1,4 +1,5 @@
 """The command-line contract: commands, JSON fields and exit codes (with a test-only claim)."""
+import contextlib
 import json
 import subprocess
 import sys
@@ -38,6 +39,17 @@ def _plot(params, rngs):
     fig, (ax,) = figure()
     ax.hist([r.normal(params["mu"], 1, 100).mean() for r in rngs])
     return fig
+
+
+@contextlib.contextmanager
+def _registered(*claims):
+    for c in claims:
+        registry.register(c)
+    try:
+        yield claims
+    finally:
+        for c in claims:
+            registry.unregister(c.id)
 
 
 @pytest.fixture
@@ -126,11 +138,8 @@ def test_console_script_bad_input_has_no_traceback():
 def test_measure_error_is_reported_not_raised(capsys):
     claim = _gaussian_mean_claim("toy.broken")
     claim.measure = lambda p, rng: float("nan")
-    registry.register(claim)
-    try:
+    with _registered(claim):
         code, out, _ = _run(["verify", "toy.broken", "--json", "-", "--quiet"], capsys)
-    finally:
-        registry.unregister("toy.broken")
     row = json.loads(out)[0]
     assert code == 1 and row["verdict"] == "error" and "FloatingPointError" in row["error"]
 
@@ -167,10 +176,7 @@ def test_list_shows_consistency_checks_apart_and_expectations_per_tier(capsys):
 def test_a_failed_positive_control_fails_the_run(capsys):
     claim = _gaussian_mean_claim("toy.badfix", bias=0.5, expected="refuted", finding="planted bias",
                                  positive_control=lambda p: p["mu"] + 0.45, positive_label="a wrong correction")
-    registry.register(claim)
-    try:
+    with _registered(claim):
         code, out, _ = _run(["verify", "toy.badfix", "--json", "-", "--quiet"], capsys)
-    finally:
-        registry.unregister("toy.badfix")
     row = json.loads(out)[0]
     assert row["verdict"] == "refuted" and row["positive_control"]["verdict"] != "verified" and code == 1

@@ -141,16 +141,12 @@ def _calibration(claim, params, tier):
     """The calibration summary of an ``independent_runs`` claim (its calibration runs, in this process)."""
     if claim.calibrate is None:
         return None
-    from .runner import CALIBRATION, DEFAULT_ROOT, measure_points, summarise_calibration
-    from .store import params_key
+    from .runner import run_calibration
 
-    n = int(claim.calibration_seeds[tier])
-    recs = measure_points(claim, [(params, i) for i in range(n)], DEFAULT_ROOT, stream=CALIBRATION)
-    recs = [recs[(params_key(params), i)] for i in range(n)]
-    bad = next((r["error"] for r in recs if r["error"]), None)
-    if bad:
-        raise RuntimeError(f"{claim.id}: a calibration run failed: {bad}")
-    return summarise_calibration(claim, [r["value"] for r in recs], [r["extras"] for r in recs])
+    calibration, error = run_calibration(claim, params, int(claim.calibration_seeds[tier]))
+    if error:
+        raise RuntimeError(f"{claim.id}: {error}")
+    return calibration
 
 
 def cmd_predict(args) -> int:

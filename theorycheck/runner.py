@@ -265,6 +265,22 @@ def measure_points(claim: Claim, points: Sequence[tuple[Mapping[str, Any], int]]
     return records
 
 
+def run_calibration(claim: Claim, params: Mapping[str, Any], n: int, root: int = DEFAULT_ROOT, backend=None,
+                    store=None, progress: bool = False) -> tuple[Calibration | None, str | None]:
+    """Run ``n`` calibration replicates (reusing stored ones) and return ``(summary, None)``, or
+    ``(None, message)`` when a run failed."""
+    from .store import params_key
+
+    bar = Progress(f"{claim.id} (calibration)", n, enabled=progress)
+    recs = measure_points(claim, [(params, i) for i in range(n)], root, backend, store, bar, stream=CALIBRATION)
+    recs = [recs[(params_key(params), i)] for i in range(n)]
+    bar.close("done")
+    error = next((f"calibration run {r['index']}: {r['error']}" for r in recs if r["error"]), None)
+    if error is not None:
+        return None, error
+    return summarise_calibration(claim, [r["value"] for r in recs], [r["extras"] for r in recs]), None
+
+
 def verify_claim(claim: Claim, params: Mapping[str, Any], n_seeds: int, root: int = DEFAULT_ROOT,
                  backend=None, store=None, progress: bool = True, tier: str = "quick",
                  calibration_seeds: int | None = None) -> dict:
@@ -285,15 +301,8 @@ def verify_claim(claim: Claim, params: Mapping[str, Any], n_seeds: int, root: in
     pk = params_key(params)
     calibration, calibration_error = None, None
     if claim.calibrate is not None:
-        n_cal = int(calibration_seeds or claim.calibration_seeds[tier])
-        bar = Progress(f"{claim.id} (calibration)", n_cal, enabled=progress)
-        cal = measure_points(claim, [(params, i) for i in range(n_cal)], root, backend, store, bar,
-                             stream=CALIBRATION)
-        cal = [cal[(pk, i)] for i in range(n_cal)]
-        bar.close("done")
-        calibration_error = next((f"calibration run {r['index']}: {r['error']}" for r in cal if r["error"]), None)
-        if calibration_error is None:
-            calibration = summarise_calibration(claim, [r["value"] for r in cal], [r["extras"] for r in cal])
+        calibration, calibration_error = run_calibration(
+            claim, params, int(calibration_seeds or claim.calibration_seeds[tier]), root, backend, store, progress)
     bar = Progress(claim.id, n_seeds, enabled=progress)
     records = measure_points(claim, [(params, i) for i in range(n_seeds)], root, backend, store, bar)
     ordered = [records[(pk, i)] for i in range(n_seeds)]
