@@ -171,7 +171,8 @@ def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_tes
 
     Returns ``coverage`` (fraction of the 2k features with ``max_r <w_r, v> >= varrho``), ``coverage_gain``
     (coverage minus its value at step 0), ``coverage_teacher``
-    (the same for a fixed teacher's own kernels), ``purity_below_03`` (fraction of captured kernels whose
+    (the same for a fixed teacher's own kernels), ``teacher_coverage`` (the teacher's own coverage at
+    the start: the fixed teacher's, or for a student-derived teacher the student's at init), ``purity_below_03`` (fraction of captured kernels whose
     second-largest feature correlation is below 0.3 of the largest), ``purity_median``, ``lam_traj``, and
     with ``finetune``: ``ft_sv``, ``ft_mv`` (fine-tuned), ``lp_sv`` (linear probe), ``ctl_sv``, ``ctl_mv``
     (same architecture from random init), ``retained`` (fraction of captured features still captured
@@ -190,7 +191,9 @@ def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_tes
     if teacher_W is not None:
         cov_t = float(np.mean(mvtrain.capture_all(mvtrain.features_corr(teacher_W, k), k) >= CAPTURE))
     lam0 = mvtrain.capture_all(pre.corr[0], k)
-    out = {"coverage": float(np.mean(lam >= CAPTURE)), "coverage_teacher": cov_t,
+    # the teacher's own coverage at the start: a fixed teacher's kernels, or the student's init it copies
+    teacher_cov = cov_t if teacher_W is not None else float(np.mean(lam0 >= CAPTURE))
+    out = {"coverage": float(np.mean(lam >= CAPTURE)), "coverage_teacher": cov_t, "teacher_coverage": teacher_cov,
            "coverage_gain": float(np.mean(lam >= CAPTURE) - np.mean(lam0 >= CAPTURE)),
            "purity_below_03": float(np.mean(ratios < 0.3)) if ratios.size else 0.0,
            "purity_median": float(np.median(ratios)) if ratios.size else float("nan"),
