@@ -36,6 +36,28 @@ class Calibration:
     interval: str = "student_t"
 
 
+@dataclass(frozen=True)
+class Curve:
+    """A claim's natural axis (n, k, P, eta, the step): how its replicates expose points for the figure.
+
+    Each replicate's measurement carries the extras ``x`` and ``y``, equal-length lists of the points
+    ``(x_j, y_j)`` the replicate measured along the axis, and optionally ``y_predicted``, the derived curve
+    at the same ``x_j`` (a function of the parameters).  For a ``scaling`` claim the measured value is the
+    fitted log-log slope of ``y`` on ``x`` and the figure sets it against the predicted slope.
+
+    Parameters
+    ----------
+    x_label, y_label : str
+        Axis labels with symbols or units, e.g. ``"P / C_local"`` and ``"T* (GD steps)"``.
+    log : bool
+        Log-log axes (default for the points of a scaling claim).
+    """
+
+    x_label: str
+    y_label: str
+    log: bool = False
+
+
 @dataclass
 class Claim:
     """One checkable statement of a paper.
@@ -79,7 +101,11 @@ class Claim:
     measured_label : str
         What the measured number is (shown in tables and figures).
     plot : callable, optional
-        ``plot(params, rngs) -> matplotlib.figure.Figure``, the bound-versus-empirical figure.
+        ``plot(params, rngs) -> matplotlib.figure.Figure``, a richer figure of the claim's own (trajectories,
+        heatmaps, phase diagrams), drawn after the comparison figure that the framework draws for every claim
+        from its verify row (:mod:`theorycheck.figures`).
+    curve : Curve, optional
+        The claim's natural axis: its replicates report points ``x``, ``y`` along it (see :class:`Curve`).
     role : {"theorem", "consistency"}
         ``consistency`` marks a check of the simulator or of an identity that holds by construction: it
         runs and must come out as expected, but it is shown apart and never counted as a verified theorem.
@@ -145,6 +171,7 @@ class Claim:
     assumption: str = ""
     measured_label: str = ""
     plot: Callable | None = None
+    curve: Curve | None = None
     role: str = "theorem"
     prediction_source: str = "derived"
     tolerance_reason: str = ""
@@ -194,6 +221,8 @@ class Claim:
                                                             or not self.positive_label):
             raise ValueError(f"{self.id}: a claim expected 'refuted' needs a positive control (the corrected "
                              f"statement) and its label")
+        if self.curve is not None and not isinstance(self.curve, Curve):
+            raise ValueError(f"{self.id}: curve must be a theorycheck.claim.Curve (axis labels of the points x, y)")
         if self.alternative is not None and not self.alternative_label:
             raise ValueError(f"{self.id}: an alternative (competing theory) needs its label")
         if not callable(self.negative_control) or not self.negative_label:
@@ -264,6 +293,8 @@ class Claim:
             "alternative": self.alternative_label or None,
             "calibration": self.calibration_label or None, "event": self.event_label or None,
             "seeds": dict(self.seeds),
+            "curve": None if self.curve is None else {"x": self.curve.x_label, "y": self.curve.y_label,
+                                                      "log": self.curve.log},
             "params": {p.name: {"quick": p.quick, "full": p.full, "allowed": p.allowed(), "doc": p.doc}
                        for p in self.regime.params},
         }
