@@ -16,7 +16,9 @@ _EXPORTS = {
     "loglog_slope": "fit", "bootstrap_slope": "fit", "SlopeFit": "fit",
     "register": "registry", "register_bench": "registry", "all_claims": "registry", "get": "registry",
     "select": "registry",
-    "verify_claim": "runner", "replicate_rngs": "runner", "replicate_seed": "runner",
+    "verify_claim": "runner", "DEFAULT_ROOT": "runner",
+    "replicate_rngs": "task", "replicate_seed": "task", "replicate_identity": "task", "Task": "task",
+    "figure": "plots", "mean_band": "plots", "slope_label": "plots",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,6 +1,6 @@
 """Where replicates run: in this process, in local worker processes, or on a Dask cluster.
 
-A replicate is a :class:`Task` — (claim id, parameters, root seed, replicate index) plus the names of the
+A replicate is a :class:`~theorycheck.task.Task` — (claim id, parameters, root seed, replicate index) plus the names of the
 modules that define the claim — and its result is the record made by :func:`run_task`.  Every backend
 exposes
 
@@ -16,7 +16,6 @@ every backend: the numbers depend only on (claim, parameters, root, index).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import multiprocessing
 import os
 import socket
@@ -25,7 +24,11 @@ import time
 import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+
+from .task import Task, claim_modules, resolve_claim, run_replicate
+
+__all__ = ["THREAD_VARS", "SINGLE_THREAD_ENV", "limit_threads", "single_threaded", "Task", "claim_modules",
+           "resolve_claim", "worker_info", "run_task", "InProcess", "LocalProcesses", "make_backend"]
 
 # NUMBA_NUM_THREADS is deliberately absent: Numba re-reads it at every compilation and refuses to see it
 # changed once its thread pool runs (Dask's nanny writes these variables into the parent's environment
@@ -101,69 +104,6 @@ def single_threaded():
 
 
 # ------------------------------------------------------------------------------------------ tasks
-@dataclass(frozen=True)
-class Task:
-    """One replicate to run: everything a worker needs, in plain picklable values.
-
-    Parameters
-    ----------
-    claim_id : str
-    params : dict
-        Resolved parameters (JSON-compatible values).
-    root : int
-        Root of the replicate's ``SeedSequence``.
-    index : int
-        Replicate index.
-    modules : tuple of str
-        Modules to import, in order, to find the claim on a worker that does not know it.
-    stream : {"measure", "calibration"}
-        Which of the claim's functions runs, on which seed stream (:func:`theorycheck.runner.replicate_seed`).
-    """
-
-    claim_id: str
-    params: dict
-    root: int
-    index: int
-    modules: tuple = field(default=())
-    stream: str = "measure"
-
-    @classmethod
-    def of(cls, claim, params, root: int, index: int, stream: str = "measure") -> "Task":
-        return cls(claim.id, dict(params), int(root), int(index), claim_modules(claim), stream)
-
-
-def claim_modules(claim) -> tuple[str, ...]:
-    """Modules where a worker can find ``claim``: its ``module`` attribute if set, else the modules of its
-    callables (``__main__`` excluded: a worker's main module is not the caller's)."""
-    names = [getattr(claim, "module", None)]
-    for fn in (claim.measure, claim.predict, claim.negative_control, claim.plot, claim.calibrate):
-        names.append(getattr(fn, "__module__", None))
-    seen: list[str] = []
-    for n in names:
-        if n and n not in seen and n not in ("__main__", "__mp_main__", "builtins"):
-            seen.append(n)
-    return tuple(seen)
-
-
-def resolve_claim(claim_id: str, modules=()):
-    """The claim with this id in this process: registered, defined in one of ``modules``, or a plug-in."""
-    from . import registry
-    from .claim import Claim
-
-    found = registry.lookup(claim_id)
-    for name in modules:
-        if found is not None:
-            break
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        found = registry.lookup(claim_id)
-        if found is None:
-            found = next((v for v in vars(module).values() if isinstance(v, Claim) and v.id == claim_id), None)
-    return found if found is not None else registry.get(claim_id)
-
-
 def worker_info() -> dict:
     """Where a record was computed: host, process id and the code version of that process."""
     from .store import code_version
@@ -174,11 +114,9 @@ def worker_info() -> dict:
 def run_task(task: Task, claim=None) -> dict:
     """Run one replicate (in a worker, or in-process when ``claim`` is given) and return its record.
 
-    The record holds ``index, value, extras, error, elapsed_s`` (see :func:`theorycheck.runner.run_replicate`)
+    The record holds ``index, value, extras, error, elapsed_s`` (see :func:`theorycheck.task.run_replicate`)
     plus ``worker`` (:func:`worker_info`) and the task's ``params``.
     """
-    from .runner import run_replicate
-
     if claim is None:
         if not _limited:
             limit_threads()

@@ -3,7 +3,8 @@
 Replicate ``i`` of claim ``c`` under root seed ``R`` is driven by
 ``numpy.random.SeedSequence(entropy=R, spawn_key=(crc32(c), i))``, so the numbers depend only on
 (claim, parameters, root, i): not on the order, the worker count or the backend that ran them (every
-backend runs a replicate with one BLAS and one Numba thread, see :mod:`theorycheck.backends`).
+backend runs a replicate with one BLAS and one Numba thread, see :mod:`theorycheck.backends`).  The seed
+and the replicate itself are :mod:`theorycheck.task`'s, shared with the backends.
 
 * :func:`verify_claim` — ``n`` seeds at one parameter setting, reduced to the claim's verdict;
 * :func:`sweep` — a grid of one parameter times seeds, with :meth:`Sweep.slope` for rate exponents;
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import math
 import time
-import zlib
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
@@ -22,6 +22,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import backends
+from .task import CALIBRATION, MEASURE
+# The seeding lives in :mod:`theorycheck.task`; these names stay importable from here.
+from .task import STREAMS, replicate_identity, replicate_rngs, replicate_seed, run_replicate, split_measurement
 from .claim import Calibration, Claim
 from .fit import SlopeFit, bootstrap_slope, loglog_slope
 from .progress import Progress
@@ -29,68 +32,10 @@ from .verdict import as_interval, control_distance, decide, mean_ci, proportion_
 
 DEFAULT_ROOT = 20260101
 
-
-MEASURE, CALIBRATION = "measure", "calibration"
-STREAMS = {MEASURE: None, CALIBRATION: 1}
-
-
-def replicate_seed(claim_id: str, root: int, index: int, stream: str = MEASURE) -> np.random.SeedSequence:
-    """The seed of replicate ``index`` of a claim under a root seed.
-
-    The measured replicates have ``spawn_key = (crc32(claim), index)``; a claim's calibration runs (the
-    empirical ingredient of an ``independent_runs`` prediction) have ``(crc32(claim), index, 1)``, so they
-    never coincide with a measured replicate.
-    """
-    key = (zlib.crc32(claim_id.encode()), int(index))
-    if STREAMS[stream] is not None:
-        key += (STREAMS[stream],)
-    return np.random.SeedSequence(entropy=int(root), spawn_key=key)
-
-
-def replicate_rngs(claim_id: str, root: int, n: int, stream: str = MEASURE) -> list[np.random.Generator]:
-    return [np.random.default_rng(replicate_seed(claim_id, root, i, stream)) for i in range(n)]
-
-
-def replicate_identity(rng: np.random.Generator) -> tuple:
-    """``(root, key)`` of a replicate generator made by :func:`replicate_seed`: the root entropy and the
-    replicate's key without the claim (``(index,)`` for a measured replicate, ``(index, 1)`` for a
-    calibration run).
-
-    Claims that share one expensive run between several claims key that run by this identity, so replicate
-    ``i`` of every such claim sees the same run and a calibration run never sees a measured one.
-    """
-    ss = rng.bit_generator.seed_seq
-    entropy = ss.entropy if isinstance(ss.entropy, int) else tuple(ss.entropy)
-    return entropy, tuple(int(k) for k in ss.spawn_key[1:])
-
-
-def split_measurement(out: Any) -> tuple[float, dict]:
-    """A measurement as (value, extras); ``measure`` may return a number or ``{"value": v, ...}``."""
-    if isinstance(out, Mapping):
-        extras = {k: v for k, v in out.items() if k != "value"}
-        return float(out["value"]), extras
-    return float(out), {}
-
-
-def run_replicate(claim: Claim, params: Mapping[str, Any], root: int, index: int, stream: str = MEASURE) -> dict:
-    """Run one replicate (``claim.measure``, or ``claim.calibrate`` on the calibration stream); errors are
-    captured, never raised.
-
-    The record holds ``index, value, extras, error``, the wall-clock ``elapsed_s`` and the CPU time
-    ``cpu_s`` of the process that ran it.
-    """
-    t0, c0 = time.perf_counter(), time.process_time()
-    rng = np.random.default_rng(replicate_seed(claim.id, root, index, stream))
-    fn = claim.measure if stream == MEASURE else claim.calibrate
-    try:
-        value, extras = split_measurement(fn(params, rng))
-        if not math.isfinite(value):
-            raise FloatingPointError(f"measurement is {value}")
-        error = None
-    except Exception as exc:  # recorded as the claim's error, reported by the CLI
-        value, extras, error = float("nan"), {}, f"{type(exc).__name__}: {exc}"
-    return {"index": index, "value": value, "extras": extras, "error": error,
-            "elapsed_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}
+__all__ = ["DEFAULT_ROOT", "MEASURE", "CALIBRATION", "STREAMS", "replicate_seed", "replicate_rngs",
+           "replicate_identity", "split_measurement", "run_replicate", "reduce_values", "summarise_calibration",
+           "evaluate", "measure_points", "run_calibration", "verify_claim", "Sweep", "SweepError", "sweep",
+           "row_ok"]
 
 
 def reduce_values(values: Sequence[float], extras: Sequence[Mapping] | None, method: str) -> tuple[float, float, float]:
