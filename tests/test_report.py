@@ -103,7 +103,7 @@ def test_a_figure_that_fails_is_reported_not_fatal(store_dir, monkeypatch):
 def test_report_of_an_older_code_version_says_so(store_dir, monkeypatch):
     from theorycheck import report
 
-    monkeypatch.setattr(report, "code_version", lambda: "feedfeedfeedfeed")
+    monkeypatch.setattr(report, "claim_version", lambda claim_id: "feedfeedfeedfeed")
     assert build_report(store_dir[0]).count("(other code)") == 3
 
 

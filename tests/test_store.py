@@ -74,7 +74,7 @@ def test_other_parameters_and_roots_are_other_measurements(tmp_path):
 def test_another_code_version_recomputes_rather_than_mixes(tmp_path, monkeypatch):
     with Store(tmp_path) as st:
         old = runner.verify_claim(planted.GRAM, PARAMS, 3, store=st, progress=False)
-    monkeypatch.setattr(store_mod, "code_version", lambda: "0123456789abcdef")
+    monkeypatch.setattr(store_mod, "claim_version", lambda claim_id: "0123456789abcdef")
     backend = CountingBackend()
     with Store(tmp_path) as st:
         new = runner.verify_claim(planted.GRAM, PARAMS, 3, backend=backend, store=st, progress=False)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .formatting import control_distance_text, fmt
-from .store import Store, code_version, params_key
+from .store import Store, claim_version, code_version, params_key
 
 FIGURE_DIR = "figures"
 VERDICT_COLOURS = {"verified": "#1b7f3b", "refuted": "#b3261e", "inconclusive": "#a15c00", "error": "#5c2a86"}
@@ -133,7 +133,7 @@ def _verdict_rows(rows, current: str) -> str:
     for r in rows:
         nc = r.get("negative_control") or {}
         pc = r.get("positive_control")
-        stale = "" if r.get("stored_code_version") == current else \
+        stale = "" if r.get("stored_code_version") == claim_version(r["claim"]) else \
             ' <span class="stale" title="measured by other code than the current">(other code)</span>'
         ok = '<span class="ok">yes</span>' if row_ok(r) else '<span class="bad">no</span>'
         measured = fmt(r.get("measured"))

@@ -11,14 +11,19 @@ an advisory lock on ``DIR/store.lock``) with three tables:
 
 A replicate is keyed by (code version, claim, parameters, root seed, replicate index) and committed as
 soon as it finishes, so a run killed at any moment keeps every finished replicate and the rerun reuses
-them, never recomputing or duplicating one.  The code version is a hash of the source of every package
-that can change a number (the framework, the derivations, the simulations and the claims), so a store
-written by other code is recomputed, never mixed.  On closing, the tables are exported as Parquet files
+them, never recomputing or duplicating one.  A replicate's code version is its claim's version
+(:func:`claim_version`): a hash of what its value depends on -- the claim's module, the project modules it
+imports (transitively), the framework's measuring core and the numerical packages' versions -- so a store
+written by other code is recomputed, never mixed, and editing one claims module recomputes its claims
+only.  The process-wide :func:`code_version` (every source file) is recorded with each run and lets a run
+refuse a worker that runs other code.  On closing, the tables are exported as Parquet files
 in ``DIR/parquet/`` (when pyarrow is installed) for analysis.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -82,6 +87,14 @@ CREATE TABLE IF NOT EXISTS results (
 SOURCE_PACKAGES = ("theorycheck", "derivations", "simulations", "claims")
 VERSIONED_PACKAGES = ("theorycheck", "numpy", "scipy", "sympy", "numba", "matplotlib", "dask", "distributed",
                       "pyarrow", "threadpoolctl")
+#: The framework modules that a replicate's value or its reduction goes through (not the CLI, the report,
+#: the plots or the store): part of every claim's version.
+MEASURING_CORE = ("theorycheck.claim", "theorycheck.regime", "theorycheck.verdict", "theorycheck.runner",
+                  "theorycheck.fit")
+#: Packages whose version is part of every claim's version.
+NUMERICAL_PACKAGES = ("numpy", "scipy", "numba", "sympy")
+#: Project packages whose modules a claim's version follows wherever a claim imports them.
+PROJECT_ROOTS = ("derivations", "simulations", "claims")
 DB_NAME, LOCK_NAME, PARQUET_DIR = "results.sqlite", "store.lock", "parquet"
 
 
@@ -113,7 +126,7 @@ def dumps(obj) -> str:
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """SHA-256 (first 16 hex digits) of the source files of the packages that produce numbers."""
+    """SHA-256 (first 16 hex digits) of the source files of every package that can change a number."""
     import importlib
 
     h = hashlib.sha256()
@@ -128,6 +141,128 @@ def code_version() -> str:
                 h.update(str(f.relative_to(root.parent)).encode())
                 h.update(f.read_bytes())
     return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------- claim versions
+def _source_file(name: str) -> Path | None:
+    """The ``.py`` file of module ``name`` (found without importing it when it is not loaded), or None."""
+    module = sys.modules.get(name)
+    path = getattr(module, "__file__", None) if module is not None else None
+    if path is None:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError, AttributeError):
+            return None
+        path = getattr(spec, "origin", None) if spec is not None else None
+    return Path(path) if path and str(path).endswith(".py") and Path(path).is_file() else None
+
+
+def _imported_names(name: str, path: Path) -> set[str]:
+    """Absolute names of the modules a source file imports (anywhere in it, lazy imports included), with
+    ``pkg.name`` candidates for ``from pkg import name``."""
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError):
+        return set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base_parts = parts[:len(parts) - node.level + 1] if node.level > 1 else parts
+                base = ".".join(p for p in base_parts if p)
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            if base:
+                out.add(base)
+                out.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    return out
+
+
+def module_closure(names) -> dict[str, Path]:
+    """Source files of the modules ``names`` and of every module they import, transitively, within the
+    project's packages (:data:`PROJECT_ROOTS`) and the top-level packages of ``names`` themselves (a plug-in
+    claim's own package); importing ``a.b.c`` runs ``a`` and ``a.b`` too, so parent packages are included.
+
+    Returns
+    -------
+    dict
+        ``{module name: source path}``.
+    """
+    roots = set(PROJECT_ROOTS) | {n.split(".")[0] for n in names}
+    roots.discard("theorycheck")
+    found: dict[str, Path] = {}
+    queue = list(names)
+    seen: set[str] = set()
+    while queue:
+        name = queue.pop()
+        if name in seen or name.split(".")[0] not in roots:
+            continue
+        seen.add(name)
+        path = _source_file(name)
+        if path is None:
+            continue
+        found[name] = path
+        parts = name.split(".")
+        queue.extend(".".join(parts[:i]) for i in range(1, len(parts)))
+        queue.extend(_imported_names(name, path))
+    return found
+
+
+@lru_cache(maxsize=1)
+def _core_digest() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256()
+    for name in MEASURING_CORE:
+        path = _source_file(name)
+        h.update(name.encode())
+        h.update(path.read_bytes() if path is not None else b"")
+    for pkg in NUMERICAL_PACKAGES:
+        try:
+            h.update(f"{pkg}=={version(pkg)}".encode())
+        except PackageNotFoundError:
+            h.update(f"{pkg}: absent".encode())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def modules_version(modules: tuple[str, ...]) -> str:
+    """SHA-256 (first 16 hex digits) of the measuring core, the numerical packages' versions and the source
+    of :func:`module_closure` of ``modules`` (names and contents, sorted by name)."""
+    h = hashlib.sha256(_core_digest().encode())
+    for name, path in sorted(module_closure(modules).items()):
+        h.update(name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def claim_version(claim_id: str) -> str:
+    """The version under which replicates of a claim are stored: :func:`modules_version` of the modules
+    that define it (:func:`theorycheck.backends.claim_modules`).
+
+    ``claim_id`` may carry a stream suffix (``CLAIM@calibration``).  A claim that is not registered (so
+    whose modules are unknown) falls back to :func:`code_version`.
+    """
+    from . import registry
+    from .backends import claim_modules
+
+    claim = registry.lookup(claim_id.split("@", 1)[0])
+    if claim is None:
+        return code_version()
+    return modules_version(claim_modules(claim))
+
+
+def clear_version_caches() -> None:
+    """Forget every computed version (after source files changed in this process)."""
+    code_version.cache_clear()
+    _core_digest.cache_clear()
+    modules_version.cache_clear()
+    provenance.cache_clear()
 
 
 def _git(*args: str) -> str | None:
@@ -251,7 +386,7 @@ class Store:
         rows = self.con.execute(
             "SELECT seed_index, value, extras, elapsed_s, cpu_s, worker_host, worker_pid FROM measurements "
             "WHERE code_version=? AND claim=? AND params=? AND root_seed=?",
-            (self.version, claim, params_key(params), int(root))).fetchall()
+            (claim_version(claim), claim, params_key(params), int(root))).fetchall()
         wanted = set(int(i) for i in indices)
         return {i: {"index": i, "value": v, "extras": json.loads(e), "error": None, "elapsed_s": t, "cpu_s": c,
                     "params": dict(params), "worker": {"host": h, "pid": p, "code_version": self.version},
@@ -259,12 +394,19 @@ class Store:
                 for i, v, e, t, c, h, p in rows if i in wanted}
 
     def save(self, claim: str, params: Mapping[str, Any], root: int, record: Mapping[str, Any]) -> None:
-        """Commit one finished replicate (ignored when it is already stored)."""
+        """Commit one finished replicate (ignored when it is already stored).
+
+        It is stored under its claim's version (:func:`claim_version`); a record computed by a worker that
+        runs other code (another :func:`code_version`) is kept under that worker's version, which no claim
+        version of this code equals.
+        """
         worker = record.get("worker") or {}
+        worker_version = worker.get("code_version", self.version)
+        version = claim_version(claim) if worker_version == self.version else worker_version
         with self.con:
             cur = self.con.execute(
                 "INSERT OR IGNORE INTO measurements VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (worker.get("code_version", self.version), claim, params_key(params), int(root),
+                (version, claim, params_key(params), int(root),
                  int(record["index"]), float(record["value"]), dumps(record["extras"]),
                  float(record["elapsed_s"]), record.get("cpu_s"), time.time(), self.run_id, worker.get("host"),
                  worker.get("pid")))
@@ -276,7 +418,7 @@ class Store:
             self.con.execute(
                 "INSERT INTO results (run_id, code_version, claim, params, root_seed, seeds, verdict, expected, "
                 "finished_at, row) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (self.run_id, self.version, row["claim"], params_key(row["params"]), int(row["root_seed"]),
+                (self.run_id, claim_version(row["claim"]), row["claim"], params_key(row["params"]), int(row["root_seed"]),
                  int(row["seeds"]), row["verdict"], row["expected"], time.time(), dumps(_finite(row))))
         self.written += 1
 
