@@ -27,7 +27,7 @@ import numpy as np
 
 from derivations import vit as D
 from simulations import vit as S
-from theorycheck.claim import Claim
+from theorycheck.claim import Claim, Curve
 from theorycheck.fit import loglog_slope
 from theorycheck.regime import Constraint, Param, Regime
 from theorycheck.registry import register, register_bench
@@ -727,7 +727,7 @@ def _slope_measure(col):
         rows = _times_sweep(p, rng)
         f = loglog_slope(rows[:, 0], rows[:, col])
         return {"value": f.slope, "ci": [f.low, f.high], "P_over_C": rows[:, 0].tolist(),
-                "times": rows[:, col].tolist()}
+                "times": rows[:, col].tolist(), "x": rows[:, 0].tolist(), "y": rows[:, col].tolist()}
     return measure
 
 
@@ -819,6 +819,7 @@ register(Claim(
     negative_control=lambda p: 0.0, negative_label="T* does not grow with P/C_local (slope <= 0)",
     seeds={"quick": 5, "full": 5}, assumption=MAE_ASSUMPTION + " Sweep of C_local at fixed P and C_global.",
     measured_label="log-log slope of T* vs P/C_local", plot=plot_tstar,
+    curve=Curve("P / C_local (patches per local area)", "T* (GD steps)", log=True),
 ))
 
 register(Claim(
@@ -838,6 +839,7 @@ register(Claim(
     "masking ratios (slope 1.13 [1.03, 1.23] at P=25, C_global=13, C_locals=[3, 4, 6, 12], gamma=0.3; "
     "inconclusive at 0.375), so it keeps the spec's gamma >= 0.5.",
     measured_label="log-log slope of T_2 vs P/C_local",
+    curve=Curve("P / C_local (patches per local area)", "T_2 (GD steps)", log=True),
 ))
 
 TSTAR_SCALING_FINDING = ("slope of T* vs P/C_local is {}, while T_2 carries 0.79-0.84 and T*_local - T*_global "
@@ -861,6 +863,7 @@ register(Claim(
                      "full": TSTAR_SCALING_FINDING.format("0.41 [0.36, 0.45] (P=64, K=2)")},
     assumption=MAE_ASSUMPTION + " Sweep of C_local at fixed P and C_global.",
     measured_label="log-log slope of T* vs P/C_local",
+    curve=Curve("P / C_local (patches per local area)", "T* (GD steps)", log=True),
 ))
 
 
@@ -882,7 +885,8 @@ def _eta_measure(p, rng):
             raise ValueError(f"eta={eta}: no convergence")
         ts.append(_fractional_tstar(tr))
     f = loglog_slope(p["etas"], ts)
-    return {"value": f.slope, "t_star": ts, "eta_t_star": [e * t for e, t in zip(p["etas"], ts)]}
+    return {"value": f.slope, "t_star": ts, "eta_t_star": [e * t for e, t in zip(p["etas"], ts)],
+            "x": [float(e) for e in p["etas"]], "y": ts}
 
 
 def _etas_ok(p):
@@ -913,6 +917,7 @@ register(Claim(
     assumption=MAE_ASSUMPTION + " Same mask set for every eta; T* is the first passage of 1 - eps interpolated "
     "between steps (an integer T* would make the slope exactly -1 for step sizes in ratio 2).",
     measured_label="log-log slope of T* vs eta",
+    curve=Curve("step size η", "T* (GD steps, first passage interpolated)", log=True),
 ))
 
 
