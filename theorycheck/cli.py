@@ -11,7 +11,7 @@ import math
 import sys
 from pathlib import Path
 
-from . import registry
+from . import paths, registry
 from .formatting import fmt as _fmt
 from .regime import TIERS, RegimeError, parse_assignments
 
@@ -113,8 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------------------------------- commands
+def _warn_broken() -> None:
+    """One line on stderr per claims module that failed to import (its claims are absent)."""
+    for line in registry.broken_lines():
+        print(f"theorycheck: warning: {line}", file=sys.stderr)
+
+
 def cmd_list(args) -> int:
     rows = [c.describe() for c in registry.all_claims()]
+    _warn_broken()
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
@@ -220,7 +227,12 @@ def cmd_verify(args) -> int:
     from . import backends
     from .runner import DEFAULT_ROOT, row_ok, verify_claim
 
+    paths.check_json_target(args.json)
+    if args.out:
+        paths.check_output_dir(args.out, "--out")
+    paths.check_scheduler(args.scheduler)
     claims = registry.select(args.claims)
+    _warn_broken()
     texts = parse_assignments(args.set)
     plans = []
     for c in claims:
@@ -277,20 +289,20 @@ def _emit(rows, args) -> None:
 def cmd_plot(args) -> int:
     from .plots import save_claim_figure
 
+    out = Path(args.out or f"{args.claim}.png")
+    paths.check_output_file(str(out), "--out", create_parent=True, suffixes=(".png", ".pdf", ".svg"))
     claim = registry.get(args.claim)
     if claim.plot is None:
         raise RegimeError(f"claim {claim.id!r} has no figure; claims with figures: "
                           + ", ".join(c.id for c in registry.all_claims() if c.plot))
     params = claim.regime.resolve(args.tier, texts=parse_assignments(args.set))
-    out = Path(args.out or f"{claim.id}.png")
-    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise RegimeError(f"--out {str(out)!r}: allowed file types are .png, .pdf, .svg")
     save_claim_figure(claim, params, out, root=args.seed, tier=args.tier)
     print(out)
     return EXIT_OK
 
 
 def cmd_bench(args) -> int:
+    paths.check_json_target(args.json)
     benches = registry.benches()
     names = args.models or list(benches)
     for n in names:
@@ -313,12 +325,18 @@ def cmd_bench(args) -> int:
 def cmd_report(args) -> int:
     from .report import run_cli
 
+    paths.check_input_dir(args.dir, "report DIR")
+    if args.out:
+        paths.check_output_file(args.out, "--out", create_parent=True)
     return run_cli(args)
 
 
 def cmd_explore(args) -> int:
     from .explore import run_cli
 
+    paths.check_json_target(args.json)
+    if args.out:
+        paths.check_output_dir(args.out, "--out")
     return run_cli(args)
 
 

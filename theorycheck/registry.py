@@ -4,12 +4,17 @@ Claim modules are found through the ``theorycheck.claims`` entry-point group: ea
 or a package, and every module of a package is imported.  A module registers what it defines with
 :func:`register` (claims) and :func:`register_bench` (benchmarks), so adding a claim module to a
 registered package needs no edit anywhere else.
+
+A module that fails to import is isolated: it is recorded in :func:`broken` (module name and the error,
+one line each), every other module's claims still register, and asking for a claim that matches nothing
+names the broken modules in its one-line error.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import pkgutil
+import sys
 from importlib.metadata import entry_points
 from typing import Callable
 
@@ -21,6 +26,7 @@ BUILTIN_BENCHES = ("theorycheck.sweep_bench",)
 
 _CLAIMS: dict[str, Claim] = {}
 _BENCHES: dict[str, Callable] = {}
+_BROKEN: dict[str, str] = {}
 _loaded = False
 
 
@@ -46,11 +52,33 @@ def register_bench(name: str, func: Callable) -> Callable:
     return func
 
 
+def _error_line(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message (with the file and line of a
+    syntax error)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        text = f"{exc.msg} ({exc.filename}, line {exc.lineno})"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _try_import(name: str):
+    """Import a claims module; on failure record it in :data:`_BROKEN` and return None."""
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:  # any error of a plug-in module is isolated to that module
+        _BROKEN[name] = _error_line(exc)
+        for claim_id in [k for k, c in _CLAIMS.items() if getattr(c.measure, "__module__", None) == name]:
+            del _CLAIMS[claim_id]  # registered before the module failed: half a module is not kept
+        return None
+
+
 def _import_tree(name: str) -> None:
-    module = importlib.import_module(name)
-    if hasattr(module, "__path__"):
-        for info in pkgutil.walk_packages(module.__path__, prefix=module.__name__ + "."):
-            importlib.import_module(info.name)
+    module = _try_import(name)
+    if module is not None and hasattr(module, "__path__"):
+        for info in pkgutil.walk_packages(module.__path__, prefix=module.__name__ + ".",
+                                          onerror=lambda failed: None):
+            if info.name not in _BROKEN and info.name not in sys.modules:
+                _try_import(info.name)
 
 
 def load_plugins() -> None:
@@ -64,6 +92,17 @@ def load_plugins() -> None:
     for name in BUILTIN_BENCHES:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
+
+
+def broken() -> dict[str, str]:
+    """``{module: error}`` of every claims module that failed to import."""
+    load_plugins()
+    return dict(_BROKEN)
+
+
+def broken_lines() -> list[str]:
+    """One line per claims module that failed to import, naming the module and the error."""
+    return [f"claims module {name} failed to import: {error}" for name, error in broken().items()]
 
 
 def all_claims() -> list[Claim]:
@@ -83,7 +122,12 @@ def get(claim_id: str) -> Claim:
     try:
         return _CLAIMS[claim_id]
     except KeyError:
-        raise UnknownClaim(f"unknown claim {claim_id!r}; see 'theorycheck list'") from None
+        raise UnknownClaim(f"unknown claim {claim_id!r}{_broken_note()}; see 'theorycheck list'") from None
+
+
+def _broken_note() -> str:
+    lines = broken_lines()
+    return f" ({'; '.join(lines)})" if lines else ""
 
 
 def select(patterns: list[str] | None) -> list[Claim]:
@@ -95,8 +139,8 @@ def select(patterns: list[str] | None) -> list[Claim]:
     for pat in patterns:
         hits = [c for c in claims if c.id == pat or c.id.startswith(pat.rstrip(".") + ".")]
         if not hits:
-            raise UnknownClaim(f"unknown claim {pat!r}: no claim id equals it or starts with '{pat}.'; "
-                               f"see 'theorycheck list'")
+            raise UnknownClaim(f"unknown claim {pat!r}: no claim id equals it or starts with '{pat}.'"
+                               f"{_broken_note()}; see 'theorycheck list'")
         for c in hits:
             chosen[c.id] = c
     return list(chosen.values())
