@@ -108,17 +108,18 @@ the finite-A term (steeper, :func:`continuous_loglog_slope`) and the discrete la
 (:func:`loglog_slope_bounds`), a rigorous interval about one step wide (relative ``1/T``) that tends to
 ``-(q-2)`` as the grid moves far below ``A``.
 
-Everything here is a pure function of the parameters (SymPy expressions plus lambdified numerics).
+Everything here is a pure function of the parameters (SymPy expressions plus lambdified numerics).  The
+SymPy layer is built at first use (:func:`expressions`), so importing this module does not load SymPy.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+from types import SimpleNamespace
 
 import numpy as np
-import sympy as sp
-from sympy.codegen.cfunctions import expm1, log1p
 
-__all__ = [
-    # symbols and SymPy expressions
+#: Symbols and SymPy expressions, module attributes made at first access (:func:`expressions`).
+SYMBOLIC_NAMES = (
     "x0", "y0", "x", "t", "eta", "C", "q", "A", "delta", "s", "S", "v",
     "CONTINUOUS_SOLUTION", "BLOWUP_TIME", "ODE_TIME_TO_LEVEL", "CONTINUOUS_HITTING_TIME",
     "STEP_ODE_TIME", "STEP_ODE_TIME_INTEGRAL", "THRESHOLD_STEP", "LOSS_COEF_LOWER", "LOSS_COEF_LOWER_SERIES",
@@ -126,6 +127,10 @@ __all__ = [
     "HIT_UPPER_PLAIN",
     "HIT_LOWER_CRUDE", "HIT_UPPER_CRUDE", "FOLLOWER_AT_LEADER_HIT", "FOLLOWER_SPEC_APPROX",
     "HITTING_TIME_RATIO", "HITTING_TIME_RATIO_CONTINUOUS",
+)
+
+__all__ = [
+    *SYMBOLIC_NAMES,
     # symbolic checks
     "check_ode_solution", "check_hitting_time", "check_step_ode_time", "check_follower_formula",
     # numbers
@@ -137,68 +142,153 @@ __all__ = [
     "hitting_time_ratio_error_bound", "loglog_slope_bounds", "continuous_loglog_slope", "asymptotic_exponent",
 ]
 
-# ----------------------------------------------------------------------------- symbols
-x0, y0, x, t, eta, C, A, delta, s, S, v = sp.symbols("x0 y0 x t eta C A delta s S v", positive=True)
-q = sp.Symbol("q", positive=True)  # the lemma takes an integer q >= 3; p = q - 2 >= 1
-_p = q - 2
-_k = eta * C
+# ============================================================================= SymPy, built on first use
+@lru_cache(maxsize=None)
+def expressions() -> SimpleNamespace:
+    """The module's SymPy symbols and expressions, built at first use (SymPy is imported then).
 
-# ----------------------------------------------------------------------------- continuous time
-#: x(t) solving x' = eta C x^(q-1), x(0) = x0.
-CONTINUOUS_SOLUTION = (x0 ** (-_p) - _p * _k * t) ** (-1 / _p)
-#: Blow-up time of x(t).
-BLOWUP_TIME = 1 / (_p * _k * x0 ** _p)
-#: ODE time from x0 to the level x.
-ODE_TIME_TO_LEVEL = (x0 ** (-_p) - x ** (-_p)) / (_p * _k)
-#: Continuous-time hitting time t_A of the level A.
-CONTINUOUS_HITTING_TIME = ODE_TIME_TO_LEVEL.subs(x, A)
+    Each is also a module attribute (``tensor_power.HIT_LOWER``), served from here.
+    """
+    import sympy as sp
+    from sympy.codegen.cfunctions import expm1, log1p
 
-# ----------------------------------------------------------------------------- one discrete step
-#: g(s): ODE time covered by one step from a point with relative step s = eta C x_t^(q-2).
-STEP_ODE_TIME = (1 - (1 + s) ** (-_p)) / (_p * s)
-#: The same as an integral over the step, int_0^1 (1 + s v)^-(q-1) dv.
-STEP_ODE_TIME_INTEGRAL = sp.Integral((1 + s * v) ** (-(q - 1)), (v, 0, 1))
-#: S = eta C A^(q-2): the relative step at the threshold (largest before the hit).
-THRESHOLD_STEP = _k * A ** _p
-#: a(S) = (1 - g(S)) / S: lost ODE time per unit of ln x, lower coefficient (chord of the concave 1-g).
-LOSS_COEF_LOWER = (1 - STEP_ODE_TIME.subs(s, S)) / S
-#: Rigorous polynomial lower bound on a(S) (from g(S) <= 1 - (p+1)S/2 + (p+1)(p+2)S^2/6).
-LOSS_COEF_LOWER_SERIES = (q - 1) / sp.Integer(2) - (q - 1) * q * S / 6
-#: b(S) = (q-1)/2 * S / ln(1+S): upper coefficient.
-LOSS_COEF_UPPER = (q - 1) * S / (2 * sp.log(1 + S))
-#: c_- = (q-1) q / 6 * S^2 (1+S)^(q-2) / ((q-2) ln(1+S)): constant of the second lower bound
-#: on the lost time.
-LOSS_CONST_LOWER = (q - 1) * q * S ** 2 * (1 + S) ** _p / (6 * _p * sp.log(1 + S))
-#: c_+ = (q-1)/4 * S^2 / ((q-2) ln(1+S)): constant of the second upper bound on the lost time.
-LOSS_CONST_UPPER = (q - 1) * S ** 2 / (4 * _p * sp.log(1 + S))
+    # ----------------------------------------------------------------------------- symbols
+    x0, y0, x, t, eta, C, A, delta, s, S, v = sp.symbols("x0 y0 x t eta C A delta s S v", positive=True)
+    q = sp.Symbol("q", positive=True)  # the lemma takes an integer q >= 3; p = q - 2 >= 1
+    _p = q - 2
+    _k = eta * C
 
-_tA = CONTINUOUS_HITTING_TIME
-_ellx = sp.log(A / x0)
-_half = (q - 1) / sp.Integer(2)
-_SA = THRESHOLD_STEP
-#: Rigorous lower bound on T (real-valued).
-HIT_LOWER = _tA + sp.Max(LOSS_COEF_LOWER.subs(S, _SA) * _ellx, _half * _ellx - LOSS_CONST_LOWER.subs(S, _SA))
-#: Sharp upper bound 1 + t_A + min(b ln(A/x0), (q-1)/2 ln(A/x0) + c_+) (T is strictly below it).
-HIT_UPPER_SHARP = 1 + _tA + sp.Min(LOSS_COEF_UPPER.subs(S, _SA) * _ellx,
-                                   _half * _ellx + LOSS_CONST_UPPER.subs(S, _SA))
-#: Plain upper bound 1 + t_A / g(S) (better only when t_A S is below ln(A/x0)).
-HIT_UPPER_PLAIN = 1 + _tA / STEP_ODE_TIME.subs(s, _SA)
-#: Rigorous upper bound on T (strict), the smallest of the three.
-HIT_UPPER = sp.Min(HIT_UPPER_SHARP, HIT_UPPER_PLAIN)
-#: Crude bounds: each step covers at most 1 and at least (1+S)^-(q-1) ODE time.
-HIT_LOWER_CRUDE = _tA
-HIT_UPPER_CRUDE = 1 + _tA * (1 + THRESHOLD_STEP) ** (q - 1)
+    # ----------------------------------------------------------------------------- continuous time
+    # x(t) solving x' = eta C x^(q-1), x(0) = x0.
+    CONTINUOUS_SOLUTION = (x0 ** (-_p) - _p * _k * t) ** (-1 / _p)
+    # Blow-up time of x(t).
+    BLOWUP_TIME = 1 / (_p * _k * x0 ** _p)
+    # ODE time from x0 to the level x.
+    ODE_TIME_TO_LEVEL = (x0 ** (-_p) - x ** (-_p)) / (_p * _k)
+    # Continuous-time hitting time t_A of the level A.
+    CONTINUOUS_HITTING_TIME = ODE_TIME_TO_LEVEL.subs(x, A)
 
-# ----------------------------------------------------------------------------- the race
-_leader = (1 + delta) * y0
-#: Continuous-time follower value when the leader (x0 = (1+delta) y0) hits A.
-FOLLOWER_AT_LEADER_HIT = (y0 ** (-_p) * (1 - (1 + delta) ** (-_p)) + A ** (-_p)) ** (-1 / _p)
-#: The spec's approximation y0 ((q-2) delta)^(-1/(q-2)).
-FOLLOWER_SPEC_APPROX = y0 * (_p * delta) ** (-1 / _p)
-#: Follower-to-leader hitting-time ratio in continuous time as x0/A -> 0.
-HITTING_TIME_RATIO = (1 + delta) ** _p
-#: Exact continuous-time ratio t_A(y0) / t_A((1+delta) y0) at finite A.
-HITTING_TIME_RATIO_CONTINUOUS = _tA.subs(x0, y0) / _tA.subs(x0, _leader)
+    # ----------------------------------------------------------------------------- one discrete step
+    # g(s): ODE time covered by one step from a point with relative step s = eta C x_t^(q-2).
+    STEP_ODE_TIME = (1 - (1 + s) ** (-_p)) / (_p * s)
+    # The same as an integral over the step, int_0^1 (1 + s v)^-(q-1) dv.
+    STEP_ODE_TIME_INTEGRAL = sp.Integral((1 + s * v) ** (-(q - 1)), (v, 0, 1))
+    # S = eta C A^(q-2): the relative step at the threshold (largest before the hit).
+    THRESHOLD_STEP = _k * A ** _p
+    # a(S) = (1 - g(S)) / S: lost ODE time per unit of ln x, lower coefficient (chord of the concave 1-g).
+    LOSS_COEF_LOWER = (1 - STEP_ODE_TIME.subs(s, S)) / S
+    # Rigorous polynomial lower bound on a(S) (from g(S) <= 1 - (p+1)S/2 + (p+1)(p+2)S^2/6).
+    LOSS_COEF_LOWER_SERIES = (q - 1) / sp.Integer(2) - (q - 1) * q * S / 6
+    # b(S) = (q-1)/2 * S / ln(1+S): upper coefficient.
+    LOSS_COEF_UPPER = (q - 1) * S / (2 * sp.log(1 + S))
+    # c_- = (q-1) q / 6 * S^2 (1+S)^(q-2) / ((q-2) ln(1+S)): constant of the second lower bound
+    # on the lost time.
+    LOSS_CONST_LOWER = (q - 1) * q * S ** 2 * (1 + S) ** _p / (6 * _p * sp.log(1 + S))
+    # c_+ = (q-1)/4 * S^2 / ((q-2) ln(1+S)): constant of the second upper bound on the lost time.
+    LOSS_CONST_UPPER = (q - 1) * S ** 2 / (4 * _p * sp.log(1 + S))
+
+    _tA = CONTINUOUS_HITTING_TIME
+    _ellx = sp.log(A / x0)
+    _half = (q - 1) / sp.Integer(2)
+    _SA = THRESHOLD_STEP
+    # Rigorous lower bound on T (real-valued).
+    HIT_LOWER = _tA + sp.Max(LOSS_COEF_LOWER.subs(S, _SA) * _ellx, _half * _ellx - LOSS_CONST_LOWER.subs(S, _SA))
+    # Sharp upper bound 1 + t_A + min(b ln(A/x0), (q-1)/2 ln(A/x0) + c_+) (T is strictly below it).
+    HIT_UPPER_SHARP = 1 + _tA + sp.Min(LOSS_COEF_UPPER.subs(S, _SA) * _ellx,
+                                       _half * _ellx + LOSS_CONST_UPPER.subs(S, _SA))
+    # Plain upper bound 1 + t_A / g(S) (better only when t_A S is below ln(A/x0)).
+    HIT_UPPER_PLAIN = 1 + _tA / STEP_ODE_TIME.subs(s, _SA)
+    # Rigorous upper bound on T (strict), the smallest of the three.
+    HIT_UPPER = sp.Min(HIT_UPPER_SHARP, HIT_UPPER_PLAIN)
+    # Crude bounds: each step covers at most 1 and at least (1+S)^-(q-1) ODE time.
+    HIT_LOWER_CRUDE = _tA
+    HIT_UPPER_CRUDE = 1 + _tA * (1 + THRESHOLD_STEP) ** (q - 1)
+
+    # ----------------------------------------------------------------------------- the race
+    _leader = (1 + delta) * y0
+    # Continuous-time follower value when the leader (x0 = (1+delta) y0) hits A.
+    FOLLOWER_AT_LEADER_HIT = (y0 ** (-_p) * (1 - (1 + delta) ** (-_p)) + A ** (-_p)) ** (-1 / _p)
+    # The spec's approximation y0 ((q-2) delta)^(-1/(q-2)).
+    FOLLOWER_SPEC_APPROX = y0 * (_p * delta) ** (-1 / _p)
+    # Follower-to-leader hitting-time ratio in continuous time as x0/A -> 0.
+    HITTING_TIME_RATIO = (1 + delta) ** _p
+    # Exact continuous-time ratio t_A(y0) / t_A((1+delta) y0) at finite A.
+    HITTING_TIME_RATIO_CONTINUOUS = _tA.subs(x0, y0) / _tA.subs(x0, _leader)
+
+
+    # ------------------------------------------------------------ numerically stable forms
+        # g(S) and a(S) by expm1/log1p, and the rigorous polynomial bound for tiny S.
+    _G_STABLE = -expm1(-_p * log1p(S)) / (_p * S)
+    _A_STABLE = sp.Piecewise((LOSS_COEF_LOWER_SERIES, S < sp.Float(1e-4)), ((1 - _G_STABLE) / S, True))
+    _B_STABLE = (q - 1) * S / (2 * log1p(S))
+    _CLO_STABLE = (q - 1) * q * S ** 2 * (1 + S) ** _p / (6 * _p * log1p(S))
+    _CHI_STABLE = (q - 1) * S ** 2 / (4 * _p * log1p(S))
+    _Ssym = THRESHOLD_STEP
+    # T - t_A: lower and upper bounds on the ODE time lost before the hit, as numerics.
+    _LAG_LOWER_NUM = sp.Max(_A_STABLE.subs(S, _Ssym) * _ellx, _half * _ellx - _CLO_STABLE.subs(S, _Ssym))
+    _LAG_UPPER_NUM = 1 + sp.Min(_B_STABLE.subs(S, _Ssym) * _ellx, _half * _ellx + _CHI_STABLE.subs(S, _Ssym),
+                                _tA * (1 / _G_STABLE.subs(S, _Ssym) - 1))
+    _HIT_LOWER_NUM = _tA + _LAG_LOWER_NUM
+    _HIT_UPPER_NUM = _tA + _LAG_UPPER_NUM
+
+    names = dict(locals())
+    for module_name in ("sp", "expm1", "log1p"):
+        names.pop(module_name)
+    return SimpleNamespace(**names)
+
+
+@lru_cache(maxsize=None)
+def _numeric() -> SimpleNamespace:
+    """The expressions' NumPy functions (``sympy.lambdify``), made at first use."""
+    import sympy as sp
+
+    e = expressions()
+    x0, y0, t, eta, C, q, A, delta, S = e.x0, e.y0, e.t, e.eta, e.C, e.q, e.A, e.delta, e.S
+    args = (x0, eta, C, q, A)
+    race_args = (y0, delta, eta, C, q, A)
+
+    def lamb(arguments, expr):
+        return sp.lambdify(arguments, expr, modules="numpy")
+
+    return SimpleNamespace(
+        _f_solution=lamb((x0, eta, C, q, t), e.CONTINUOUS_SOLUTION),
+        _f_hit=lamb(args, e.CONTINUOUS_HITTING_TIME),
+        _f_lo=lamb(args, e._HIT_LOWER_NUM),
+        _f_hi=lamb(args, e._HIT_UPPER_NUM),
+        _f_lo_crude=lamb(args, e.HIT_LOWER_CRUDE),
+        _f_hi_crude=lamb(args, e.HIT_UPPER_CRUDE),
+        _f_step=lamb((eta, C, q, A), e._Ssym),
+        _f_g=lamb((S, q), e._G_STABLE),
+        _f_a=lamb((S, q), e._A_STABLE),
+        _f_b=lamb((S, q), e._B_STABLE),
+        _f_clo=lamb((S, q), e._CLO_STABLE),
+        _f_chi=lamb((S, q), e._CHI_STABLE),
+        _f_lag_lo=lamb(args, e._LAG_LOWER_NUM),
+        _f_lag_hi=lamb(args, e._LAG_UPPER_NUM),
+        _f_follower=lamb(race_args, e.FOLLOWER_AT_LEADER_HIT),
+        _f_follower_spec=lamb((y0, delta, q), e.FOLLOWER_SPEC_APPROX),
+        _f_ratio=lamb((delta, q), e.HITTING_TIME_RATIO),
+        _f_ratio_cont=lamb((y0, delta, q, A), e.HITTING_TIME_RATIO_CONTINUOUS),
+    )
+
+
+_LAZY_NUMERICS = ("_f_solution", "_f_hit", "_f_lo", "_f_hi", "_f_lo_crude", "_f_hi_crude", "_f_step", "_f_g",
+                  "_f_a", "_f_b", "_f_clo", "_f_chi", "_f_lag_lo", "_f_lag_hi", "_f_follower",
+                  "_f_follower_spec", "_f_ratio", "_f_ratio_cont")
+
+
+def __getattr__(name):
+    """SymPy names (symbols, expressions, ``sp``) and lambdified functions, made at first access."""
+    if name == "sp":
+        import sympy
+
+        return sympy
+    if name in _LAZY_NUMERICS:
+        return getattr(_numeric(), name)
+    private_expression = name.startswith("_") and not name.startswith("__") and hasattr(expressions(), name)
+    if name in SYMBOLIC_NAMES or private_expression:
+        return getattr(expressions(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ============================================================================= symbolic checks
@@ -213,13 +303,17 @@ def check_ode_solution(qs=None) -> list:
     positive symbol ``B``, valid before blow-up), followed by the residual and the initial-value error
     ``x(0) - x0`` for each concrete q in ``qs`` (default 3..8).  All entries simplify to 0.
     """
+    import sympy as sp
+
+    e = expressions()
+    x0, t, q, _p, _k = e.x0, e.t, e.q, e._p, e._k
     B = sp.Symbol("B", positive=True)
     base = x0 ** (-_p) - _p * _k * t
     # dx/dt through the chain rule on the base, then x written in B.
     general = sp.diff(B ** (-1 / _p), B) * sp.diff(base, t) - _k * (B ** (-1 / _p)) ** (q - 1)
     out = [sp.simplify(sp.powdenest(general, force=True))]
     for qq in _qs(qs):
-        sol = CONTINUOUS_SOLUTION.subs(q, qq)
+        sol = e.CONTINUOUS_SOLUTION.subs(q, qq)
         out.append(sp.simplify(sp.diff(sol, t) - _k * sol ** (qq - 1)))
         out.append(sp.simplify(sol.subs(t, 0) - x0))
     return out
@@ -227,10 +321,13 @@ def check_ode_solution(qs=None) -> list:
 
 def check_hitting_time(qs=None) -> list:
     """``x(t_A) - A`` for concrete q (default 3..8); each simplifies to 0."""
+    import sympy as sp
+
+    e = expressions()
     out = []
     for qq in _qs(qs):
-        sol = CONTINUOUS_SOLUTION.subs(q, qq).subs(t, CONTINUOUS_HITTING_TIME.subs(q, qq))
-        out.append(sp.simplify(sp.powdenest(sol, force=True) - A))
+        sol = e.CONTINUOUS_SOLUTION.subs(e.q, qq).subs(e.t, e.CONTINUOUS_HITTING_TIME.subs(e.q, qq))
+        out.append(sp.simplify(sp.powdenest(sol, force=True) - e.A))
     return out
 
 
@@ -241,72 +338,38 @@ def check_step_ode_time(qs=None) -> list:
     (2) ``int_0^1 (1+s v)^-(q-1) dv - g(s)``, and (3) the numerically stable form used by the lambdified
     bound minus ``g``.  All simplify to 0.
     """
+    import sympy as sp
+
+    e = expressions()
+    q, s, S, x, _k = e.q, e.s, e.S, e.x, e._k
     out = []
     xp = sp.Symbol("xp", positive=True)
     for qq in _qs(qs):
-        g = STEP_ODE_TIME.subs(q, qq)
+        g = e.STEP_ODE_TIME.subs(q, qq)
         step_integral = sp.integrate(1 / (_k * xp ** (qq - 1)), (xp, x, x + _k * x ** (qq - 1)))
         out.append(sp.simplify(step_integral - g.subs(s, _k * x ** (qq - 2))))
-        out.append(sp.simplify(STEP_ODE_TIME_INTEGRAL.subs(q, qq).doit() - g))
-        out.append(sp.simplify(sp.expand_func(_G_STABLE.subs(q, qq)).rewrite(sp.log) - g.subs(s, S)))
+        out.append(sp.simplify(e.STEP_ODE_TIME_INTEGRAL.subs(q, qq).doit() - g))
+        out.append(sp.simplify(sp.expand_func(e._G_STABLE.subs(q, qq)).rewrite(sp.log) - g.subs(s, S)))
     return out
 
 
 def check_follower_formula(qs=None) -> list:
     """``y(t_A) - FOLLOWER_AT_LEADER_HIT`` with ``y(t) = CONTINUOUS_SOLUTION(y0)`` and ``t_A`` the leader's
     hitting time from ``(1+delta) y0``, for concrete q (default 3..8); each simplifies to 0."""
+    import sympy as sp
+
+    e = expressions()
+    q, x0 = e.q, e.x0
     out = []
     for qq in _qs(qs):
-        y_t = CONTINUOUS_SOLUTION.subs(q, qq).subs(x0, y0)
-        tA_leader = CONTINUOUS_HITTING_TIME.subs(q, qq).subs(x0, _leader)
-        resid = y_t.subs(t, tA_leader) - FOLLOWER_AT_LEADER_HIT.subs(q, qq)
+        y_t = e.CONTINUOUS_SOLUTION.subs(q, qq).subs(x0, e.y0)
+        tA_leader = e.CONTINUOUS_HITTING_TIME.subs(q, qq).subs(x0, e._leader)
+        resid = y_t.subs(e.t, tA_leader) - e.FOLLOWER_AT_LEADER_HIT.subs(q, qq)
         out.append(sp.simplify(resid))
     return out
 
 
 # ============================================================================= numerics
-# Numerically stable g(S) and a(S): expm1/log1p, and the rigorous polynomial bound for tiny S.
-_G_STABLE = -expm1(-_p * log1p(S)) / (_p * S)
-_A_STABLE = sp.Piecewise((LOSS_COEF_LOWER_SERIES, S < sp.Float(1e-4)), ((1 - _G_STABLE) / S, True))
-_B_STABLE = (q - 1) * S / (2 * log1p(S))
-_CLO_STABLE = (q - 1) * q * S ** 2 * (1 + S) ** _p / (6 * _p * log1p(S))
-_CHI_STABLE = (q - 1) * S ** 2 / (4 * _p * log1p(S))
-_Ssym = THRESHOLD_STEP
-#: T - t_A: lower and upper bounds on the ODE time lost before the hit, as numerics.
-_LAG_LOWER_NUM = sp.Max(_A_STABLE.subs(S, _Ssym) * _ellx, _half * _ellx - _CLO_STABLE.subs(S, _Ssym))
-_LAG_UPPER_NUM = 1 + sp.Min(_B_STABLE.subs(S, _Ssym) * _ellx, _half * _ellx + _CHI_STABLE.subs(S, _Ssym),
-                            _tA * (1 / _G_STABLE.subs(S, _Ssym) - 1))
-_HIT_LOWER_NUM = _tA + _LAG_LOWER_NUM
-_HIT_UPPER_NUM = _tA + _LAG_UPPER_NUM
-
-_ARGS = (x0, eta, C, q, A)
-_RACE_ARGS = (y0, delta, eta, C, q, A)
-
-
-def _lamb(args, expr):
-    return sp.lambdify(args, expr, modules="numpy")
-
-
-_f_solution = _lamb((x0, eta, C, q, t), CONTINUOUS_SOLUTION)
-_f_hit = _lamb(_ARGS, CONTINUOUS_HITTING_TIME)
-_f_lo = _lamb(_ARGS, _HIT_LOWER_NUM)
-_f_hi = _lamb(_ARGS, _HIT_UPPER_NUM)
-_f_lo_crude = _lamb(_ARGS, HIT_LOWER_CRUDE)
-_f_hi_crude = _lamb(_ARGS, HIT_UPPER_CRUDE)
-_f_step = _lamb((eta, C, q, A), _Ssym)
-_f_g = _lamb((S, q), _G_STABLE)
-_f_a = _lamb((S, q), _A_STABLE)
-_f_b = _lamb((S, q), _B_STABLE)
-_f_clo = _lamb((S, q), _CLO_STABLE)
-_f_chi = _lamb((S, q), _CHI_STABLE)
-_f_lag_lo = _lamb(_ARGS, _LAG_LOWER_NUM)
-_f_lag_hi = _lamb(_ARGS, _LAG_UPPER_NUM)
-_f_follower = _lamb(_RACE_ARGS, FOLLOWER_AT_LEADER_HIT)
-_f_follower_spec = _lamb((y0, delta, q), FOLLOWER_SPEC_APPROX)
-_f_ratio = _lamb((delta, q), HITTING_TIME_RATIO)
-_f_ratio_cont = _lamb((y0, delta, q, A), HITTING_TIME_RATIO_CONTINUOUS)
-
-
 def _check_q(qv) -> int:
     if isinstance(qv, bool) or int(qv) != qv or int(qv) < 3:
         raise ValueError(f"q={qv!r}: the tensor-power lemma needs an integer q >= 3")
@@ -337,7 +400,7 @@ def continuous_solution(x0, eta, C, q, t):
     t_ = np.asarray(t, dtype=float)
     base = x0_ ** (-(q - 2)) - (q - 2) * eta_ * C_ * t_
     with np.errstate(invalid="ignore", divide="ignore"):
-        val = np.where(base > 0, _f_solution(x0_, eta_, C_, q, np.where(base > 0, t_, 0.0)), np.nan)
+        val = np.where(base > 0, _numeric()._f_solution(x0_, eta_, C_, q, np.where(base > 0, t_, 0.0)), np.nan)
     return _out(val)
 
 
@@ -346,7 +409,7 @@ def continuous_hitting_time(x0, eta, C, q, A):
     q = _check_q(q)
     args = _pos("x0", x0), _pos("eta", eta), _pos("C", C), q, _pos("A", A)
     _below("x0", x0, A)
-    return _out(_f_hit(*args))
+    return _out(_numeric()._f_hit(*args))
 
 
 def discrete_hitting_time_bounds(x0, eta, C, q, A):
@@ -359,7 +422,7 @@ def discrete_hitting_time_bounds(x0, eta, C, q, A):
     q = _check_q(q)
     args = _pos("x0", x0), _pos("eta", eta), _pos("C", C), q, _pos("A", A)
     _below("x0", x0, A)
-    return _out(_f_lo(*args)), _out(_f_hi(*args))
+    return _out(_numeric()._f_lo(*args)), _out(_numeric()._f_hi(*args))
 
 
 def discrete_hitting_time_bounds_int(x0, eta, C, q, A):
@@ -376,19 +439,19 @@ def crude_hitting_time_bounds(x0, eta, C, q, A):
     q = _check_q(q)
     args = _pos("x0", x0), _pos("eta", eta), _pos("C", C), q, _pos("A", A)
     _below("x0", x0, A)
-    return _out(_f_lo_crude(*args)), _out(_f_hi_crude(*args))
+    return _out(_numeric()._f_lo_crude(*args)), _out(_numeric()._f_hi_crude(*args))
 
 
 def threshold_step(eta, C, q, A):
     """S = eta C A^(q-2), the relative step size at the level A."""
-    return _out(_f_step(_pos("eta", eta), _pos("C", C), _check_q(q), _pos("A", A)))
+    return _out(_numeric()._f_step(_pos("eta", eta), _pos("C", C), _check_q(q), _pos("A", A)))
 
 
 def loss_coefficients(S_value, q):
     """``(a(S), b(S))``: per unit of ``ln x`` the discrete recursion loses between a and b ODE time."""
     q = _check_q(q)
     S_ = _pos("S", S_value)
-    return _out(_f_a(S_, q)), _out(_f_b(S_, q))
+    return _out(_numeric()._f_a(S_, q)), _out(_numeric()._f_b(S_, q))
 
 
 def loss_constants(S_value, q):
@@ -396,7 +459,7 @@ def loss_constants(S_value, q):
     ``(q-1)/2 ln(x_{T-1}/x0) + c_+``."""
     q = _check_q(q)
     S_ = _pos("S", S_value)
-    return _out(_f_clo(S_, q)), _out(_f_chi(S_, q))
+    return _out(_numeric()._f_clo(S_, q)), _out(_numeric()._f_chi(S_, q))
 
 
 def follower_at_leader_hit(y0, delta, eta, C, q, A):
@@ -405,13 +468,13 @@ def follower_at_leader_hit(y0, delta, eta, C, q, A):
     q = _check_q(q)
     args = _pos("y0", y0), _pos("delta", delta), _pos("eta", eta), _pos("C", C), q, _pos("A", A)
     _below("(1+delta) y0", (1 + np.asarray(delta)) * np.asarray(y0), A)
-    return _out(_f_follower(*args))
+    return _out(_numeric()._f_follower(*args))
 
 
 def follower_spec_approximation(y0, delta, q):
     """The spec's approximation ``y0 ((q-2) delta)^(-1/(q-2))`` of :func:`follower_at_leader_hit`."""
     q = _check_q(q)
-    return _out(_f_follower_spec(_pos("y0", y0), _pos("delta", delta), q))
+    return _out(_numeric()._f_follower_spec(_pos("y0", y0), _pos("delta", delta), q))
 
 
 def _bisect_log(fun, lo, hi, want_upper, iters=200):
@@ -444,12 +507,12 @@ def follower_at_leader_hit_bounds(y0, delta, eta, C, q, A):
     _below("(1+delta) y0", x0_, A_)
     k = eta_ * C_
     S_ = k * A_ ** p
-    a_, b_ = _f_a(S_, q), _f_b(S_, q)
-    c_lo, c_hi = _f_clo(S_, q), _f_chi(S_, q) * (1 + S_) ** p
+    a_, b_ = _numeric()._f_a(S_, q), _numeric()._f_b(S_, q)
+    c_lo, c_hi = _numeric()._f_clo(S_, q), _numeric()._f_chi(S_, q) * (1 + S_) ** p
     half = (q - 1) / 2
-    lag_lo = _f_lag_lo(x0_, eta_, C_, q, A_)   # T_x - t_A >= lag_lo
-    lag_hi = _f_lag_hi(x0_, eta_, C_, q, A_)   # T_x - t_A <  lag_hi
-    vc = _f_follower(y0_, d_, eta_, C_, q, A_) ** (-p)
+    lag_lo = _numeric()._f_lag_lo(x0_, eta_, C_, q, A_)   # T_x - t_A >= lag_lo
+    lag_hi = _numeric()._f_lag_hi(x0_, eta_, C_, q, A_)   # T_x - t_A <  lag_hi
+    vc = _numeric()._f_follower(y0_, d_, eta_, C_, q, A_) ** (-p)
     ceiling = A_ * (1 + S_)
 
     def upper_eq(y):  # decreasing in y; y_T lies where it is >= 0
@@ -476,14 +539,14 @@ def follower_at_leader_hit_error_bound(y0, delta, eta, C, q, A):
 
 def hitting_time_ratio(delta, q):
     """Follower-to-leader hitting-time ratio ``(1+delta)^(q-2)`` (continuous time, x0/A -> 0)."""
-    return _out(_f_ratio(_pos("delta", delta), _check_q(q)))
+    return _out(_numeric()._f_ratio(_pos("delta", delta), _check_q(q)))
 
 
 def hitting_time_ratio_continuous(y0, delta, q, A):
     """Exact continuous-time ratio ``t_A(y0) / t_A((1+delta) y0)`` at finite A."""
     q = _check_q(q)
     _below("(1+delta) y0", (1 + np.asarray(delta)) * np.asarray(y0), A)
-    return _out(_f_ratio_cont(_pos("y0", y0), _pos("delta", delta), q, _pos("A", A)))
+    return _out(_numeric()._f_ratio_cont(_pos("y0", y0), _pos("delta", delta), q, _pos("A", A)))
 
 
 def hitting_time_ratio_bounds(y0, delta, eta, C, q, A):

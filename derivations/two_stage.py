@@ -26,73 +26,126 @@ Case studies
     them: a numerical integral of the prediction, not a replicate; cached per parameter set.
 
 Every closed form is a SymPy expression; the public functions evaluate its ``lambdify``-ed form on
-NumPy arrays of parameters.  Nothing here simulates the estimators.
+NumPy arrays of parameters.  Nothing here simulates the estimators.  The SymPy layer is built at first use
+(:func:`expressions`), so importing this module does not load SymPy.
 """
 from __future__ import annotations
 
 from functools import lru_cache
+from types import SimpleNamespace
 
 import numpy as np
-import sympy as sp
 
-# --------------------------------------------------------------------------------------------- symbols
-lam_a, lam_b = sp.symbols("lambda_a lambda_b", positive=True)   # bottom (a > r) / top (b <= r) eigenvalue
-beta_b = sp.Symbol("beta_b", real=True)                          # coordinate of beta* on u_b
-sigma2 = sp.Symbol("sigma2", positive=True)                      # label noise variance
-n_sym, m_sym, r_sym = sp.symbols("n m r", positive=True)
-gamma_sym = sp.Symbol("gamma", nonnegative=True)
-ell_b, s2_sym = sp.symbols("ell_b s2", positive=True)            # factor loading eigenvalue, noise var
-c_b = sp.Symbol("c_b", real=True)                                # c = V^T beta
-mean_approx = sp.Symbol("Ea", nonnegative=True)                  # E[a(U_hat)]
-C_phi, C_psi, c_const = sp.symbols("C_Phi C_Psi c", positive=True)
+@lru_cache(maxsize=None)
+def expressions() -> SimpleNamespace:
+    """The module's SymPy symbols and closed forms, built at first use (SymPy is imported then).
 
-# ------------------------------------------------------------------------ 3a: spectral pre-training
-#: Anderson (1963): m Var(C_ab) -> lambda_a lambda_b / (lambda_b - lambda_a)^2 for Gaussian x.
-ANDERSON_VARIANCE = lam_a * lam_b / (lam_b - lam_a) ** 2
-#: Diagonal entry of S = Lambda_2 (x) beta beta^T at the (a, b) coordinate: lambda_a beta_b^2.
-SCHUR_DIAGONAL = lam_a * beta_b ** 2
-#: Contribution of the pair (a, b) to the pre-training weight w_a: lambda_a^2 beta_b^2 lambda_b/(gap)^2.
-#: w_a is the one non-zero eigenvalue of the block lambda_a beta beta^T diag(Anderson variances).
-PAIR_WEIGHT = sp.simplify(lam_a * beta_b ** 2 * ANDERSON_VARIANCE)
-#: Contribution of the pair to m E||U U^T - U* U*^T||_F^2 (projector distance diagnostic).
-PAIR_PROJECTOR = 2 * ANDERSON_VARIANCE
+    Each is also a module attribute (``two_stage.PAIR_WEIGHT``), served from here.
+    """
+    import sympy as sp
 
-#: Exact finite-sample mean excess of 3a given E[a(U_hat)] (Gaussian linear model conditional on U_hat).
-FINITE_SAMPLE_EXCESS = mean_approx * (1 + r_sym / (n_sym - r_sym - 1)) + sigma2 * r_sym / (n_sym - r_sym - 1)
-#: Its limit: n E[excess] -> sigma^2 r + gamma * (m E[a]).
-ASYMPTOTIC_MEAN_RISK = sigma2 * r_sym + gamma_sym * sp.Symbol("B", nonnegative=True)
-#: Head and pre-training constants A = sigma^2 r (sigma_eff^2 r in 3b) and B = lim m E[a].
-A_sym, B_sym = sp.symbols("A B_const", nonnegative=True)
-#: n E[excess] at finite n with the exact OLS factor and E[a] replaced by its leading term B/m:
-#: A n/(n-r-1) + (n/m) B (n-1)/(n-r-1).  Exact in n for the jointly Gaussian tasks 3a and 3b; the only
-#: neglected term is the O(1/m^2) remainder of E[a].
-HEAD_CORRECTED_MEAN_RISK = sp.simplify(
-    n_sym * FINITE_SAMPLE_EXCESS.subs({mean_approx: B_sym / m_sym, sigma2: A_sym / r_sym}))
+    # --------------------------------------------------------------------------------------------- symbols
+    lam_a, lam_b = sp.symbols("lambda_a lambda_b", positive=True)   # bottom (a > r) / top (b <= r) eigenvalue
+    beta_b = sp.Symbol("beta_b", real=True)                          # coordinate of beta* on u_b
+    sigma2 = sp.Symbol("sigma2", positive=True)                      # label noise variance
+    n_sym, m_sym, r_sym = sp.symbols("n m r", positive=True)
+    gamma_sym = sp.Symbol("gamma", nonnegative=True)
+    ell_b, s2_sym = sp.symbols("ell_b s2", positive=True)            # factor loading eigenvalue, noise var
+    c_b = sp.Symbol("c_b", real=True)                                # c = V^T beta
+    mean_approx = sp.Symbol("Ea", nonnegative=True)                  # E[a(U_hat)]
+    C_phi, C_psi, c_const = sp.symbols("C_Phi C_Psi c", positive=True)
 
-# ------------------------------------------------------------------------------- 3b: factor model
-#: Top eigenvalue of Sigma = B B^T + s^2 I, bottom eigenvalue s^2.
-FACTOR_TOP_EIGENVALUE = ell_b + s2_sym
-#: theta* = U* beta_tilde: posterior-mean coefficient on u_b.
-FACTOR_TILDE_BETA = sp.sqrt(ell_b) / (ell_b + s2_sym) * c_b
-#: One term of the effective noise sigma_eff^2 = sigma_nu^2 + sum_b s^2 c_b^2/(s^2 + ell_b).
-FACTOR_NOISE_TERM = s2_sym * c_b ** 2 / (s2_sym + ell_b)
-#: One term of the common bottom weight W = s^4 sum_b c_b^2 / (ell_b (ell_b + s^2)).
-FACTOR_WEIGHT_TERM = s2_sym ** 2 * c_b ** 2 / (ell_b * (ell_b + s2_sym))
+    # ------------------------------------------------------------------------ 3a: spectral pre-training
+    # Anderson (1963): m Var(C_ab) -> lambda_a lambda_b / (lambda_b - lambda_a)^2 for Gaussian x.
+    ANDERSON_VARIANCE = lam_a * lam_b / (lam_b - lam_a) ** 2
+    # Diagonal entry of S = Lambda_2 (x) beta beta^T at the (a, b) coordinate: lambda_a beta_b^2.
+    SCHUR_DIAGONAL = lam_a * beta_b ** 2
+    # Contribution of the pair (a, b) to the pre-training weight w_a: lambda_a^2 beta_b^2 lambda_b/(gap)^2.
+    # w_a is the one non-zero eigenvalue of the block lambda_a beta beta^T diag(Anderson variances).
+    PAIR_WEIGHT = sp.simplify(lam_a * beta_b ** 2 * ANDERSON_VARIANCE)
+    # Contribution of the pair to m E||U U^T - U* U*^T||_F^2 (projector distance diagnostic).
+    PAIR_PROJECTOR = 2 * ANDERSON_VARIANCE
 
-# ------------------------------------------------------------------------------- section 5: bound
-#: Rate shape of the prior bound (Ge et al. 2023) with unknown constants: c (sqrt(C_Phi/m) + sqrt(C_Psi/n)).
-PRIOR_BOUND_SHAPE = c_const * (sp.sqrt(C_phi / m_sym) + sp.sqrt(C_psi / n_sym))
+    # Exact finite-sample mean excess of 3a given E[a(U_hat)] (Gaussian linear model conditional on U_hat).
+    FINITE_SAMPLE_EXCESS = mean_approx * (1 + r_sym / (n_sym - r_sym - 1)) + sigma2 * r_sym / (n_sym - r_sym - 1)
+    # Its limit: n E[excess] -> sigma^2 r + gamma * (m E[a]).
+    ASYMPTOTIC_MEAN_RISK = sigma2 * r_sym + gamma_sym * sp.Symbol("B", nonnegative=True)
+    # Head and pre-training constants A = sigma^2 r (sigma_eff^2 r in 3b) and B = lim m E[a].
+    A_sym, B_sym = sp.symbols("A B_const", nonnegative=True)
+    # n E[excess] at finite n with the exact OLS factor and E[a] replaced by its leading term B/m:
+    # A n/(n-r-1) + (n/m) B (n-1)/(n-r-1).  Exact in n for the jointly Gaussian tasks 3a and 3b; the only
+    # neglected term is the O(1/m^2) remainder of E[a].
+    HEAD_CORRECTED_MEAN_RISK = sp.simplify(
+        n_sym * FINITE_SAMPLE_EXCESS.subs({mean_approx: B_sym / m_sym, sigma2: A_sym / r_sym}))
 
-_pair_weight = sp.lambdify((lam_a, lam_b, beta_b), PAIR_WEIGHT, "numpy")
-_pair_projector = sp.lambdify((lam_a, lam_b), PAIR_PROJECTOR, "numpy")
-_finite_sample = sp.lambdify((mean_approx, r_sym, n_sym, sigma2), FINITE_SAMPLE_EXCESS, "numpy")
-_head_corrected = sp.lambdify((A_sym, B_sym, r_sym, n_sym, m_sym), HEAD_CORRECTED_MEAN_RISK, "numpy")
-_tilde_beta = sp.lambdify((ell_b, s2_sym, c_b), FACTOR_TILDE_BETA, "numpy")
-_noise_term = sp.lambdify((ell_b, s2_sym, c_b), FACTOR_NOISE_TERM, "numpy")
-_weight_term = sp.lambdify((ell_b, s2_sym, c_b), FACTOR_WEIGHT_TERM, "numpy")
-_prior_shape = sp.lambdify((n_sym, m_sym, C_phi, C_psi, c_const), PRIOR_BOUND_SHAPE, "numpy")
+    # ------------------------------------------------------------------------------- 3b: factor model
+    # Top eigenvalue of Sigma = B B^T + s^2 I, bottom eigenvalue s^2.
+    FACTOR_TOP_EIGENVALUE = ell_b + s2_sym
+    # theta* = U* beta_tilde: posterior-mean coefficient on u_b.
+    FACTOR_TILDE_BETA = sp.sqrt(ell_b) / (ell_b + s2_sym) * c_b
+    # One term of the effective noise sigma_eff^2 = sigma_nu^2 + sum_b s^2 c_b^2/(s^2 + ell_b).
+    FACTOR_NOISE_TERM = s2_sym * c_b ** 2 / (s2_sym + ell_b)
+    # One term of the common bottom weight W = s^4 sum_b c_b^2 / (ell_b (ell_b + s^2)).
+    FACTOR_WEIGHT_TERM = s2_sym ** 2 * c_b ** 2 / (ell_b * (ell_b + s2_sym))
+
+    # ------------------------------------------------------------------------------- section 5: bound
+    # Rate shape of the prior bound (Ge et al. 2023) with unknown constants: c (sqrt(C_Phi/m) + sqrt(C_Psi/n)).
+    PRIOR_BOUND_SHAPE = c_const * (sp.sqrt(C_phi / m_sym) + sp.sqrt(C_psi / n_sym))
+
+    names = dict(locals())
+    names.pop("sp")
+    return SimpleNamespace(**names)
 
 
+@lru_cache(maxsize=None)
+def _numeric() -> SimpleNamespace:
+    """The closed forms' NumPy functions (``sympy.lambdify``), made at first use."""
+    import sympy as sp
+
+    e = expressions()
+    return SimpleNamespace(
+        _pair_weight=sp.lambdify((e.lam_a, e.lam_b, e.beta_b), e.PAIR_WEIGHT, "numpy"),
+        _pair_projector=sp.lambdify((e.lam_a, e.lam_b), e.PAIR_PROJECTOR, "numpy"),
+        _finite_sample=sp.lambdify((e.mean_approx, e.r_sym, e.n_sym, e.sigma2), e.FINITE_SAMPLE_EXCESS, "numpy"),
+        _head_corrected=sp.lambdify((e.A_sym, e.B_sym, e.r_sym, e.n_sym, e.m_sym), e.HEAD_CORRECTED_MEAN_RISK,
+                                    "numpy"),
+        _tilde_beta=sp.lambdify((e.ell_b, e.s2_sym, e.c_b), e.FACTOR_TILDE_BETA, "numpy"),
+        _noise_term=sp.lambdify((e.ell_b, e.s2_sym, e.c_b), e.FACTOR_NOISE_TERM, "numpy"),
+        _weight_term=sp.lambdify((e.ell_b, e.s2_sym, e.c_b), e.FACTOR_WEIGHT_TERM, "numpy"),
+        _prior_shape=sp.lambdify((e.n_sym, e.m_sym, e.C_phi, e.C_psi, e.c_const), e.PRIOR_BOUND_SHAPE,
+                                 "numpy"),
+    )
+
+
+#: Symbols and SymPy closed forms, module attributes made at first access (:func:`expressions`).
+SYMBOLIC_NAMES = (
+    "lam_a", "lam_b", "beta_b", "sigma2", "n_sym", "m_sym", "r_sym", "gamma_sym", "ell_b", "s2_sym", "c_b",
+    "mean_approx", "C_phi", "C_psi", "c_const", "ANDERSON_VARIANCE", "SCHUR_DIAGONAL", "PAIR_WEIGHT",
+    "PAIR_PROJECTOR", "FINITE_SAMPLE_EXCESS", "ASYMPTOTIC_MEAN_RISK", "A_sym", "B_sym",
+    "HEAD_CORRECTED_MEAN_RISK", "FACTOR_TOP_EIGENVALUE", "FACTOR_TILDE_BETA", "FACTOR_NOISE_TERM",
+    "FACTOR_WEIGHT_TERM", "PRIOR_BOUND_SHAPE",
+)
+
+_LAMBDIFIED = (
+    "_pair_weight", "_pair_projector", "_finite_sample", "_head_corrected", "_tilde_beta", "_noise_term",
+    "_weight_term", "_prior_shape",
+)
+
+
+def __getattr__(name):
+    """SymPy names (symbols, closed forms, ``sp``) and lambdified functions, made at first access."""
+    if name == "sp":
+        import sympy
+
+        return sympy
+    if name in SYMBOLIC_NAMES:
+        return getattr(expressions(), name)
+    if name in _LAMBDIFIED:
+        return getattr(_numeric(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ---------------------------------------------------------------------------------------- 3a numbers
 def _split(eigenvalues, r):
     lam = np.asarray(eigenvalues, float)
     if not 1 <= r < lam.size:
@@ -118,7 +171,7 @@ def spectral_pretrain_weights(eigenvalues, r: int, beta) -> np.ndarray:
     beta = np.asarray(beta, float)
     if beta.size != r:
         raise ValueError(f"beta has {beta.size} entries, r={r} needed")
-    return _pair_weight(bottom[:, None], top[None, :], beta[None, :]).sum(axis=1)
+    return _numeric()._pair_weight(bottom[:, None], top[None, :], beta[None, :]).sum(axis=1)
 
 
 def spectral_A(r: int, noise_var: float) -> float:
@@ -140,7 +193,7 @@ def spectral_projector_error(eigenvalues, r: int) -> float:
     r"""Diagnostic :math:`\lim m\,\mathbb E\|\hat U\hat U^\top - U^\star U^{\star\top}\|_F^2
     = 2\sum_{a>r,b\le r}\lambda_a\lambda_b/(\lambda_b-\lambda_a)^2`."""
     top, bottom = _split(eigenvalues, r)
-    return float(_pair_projector(bottom[:, None], top[None, :]).sum())
+    return float(_numeric()._pair_projector(bottom[:, None], top[None, :]).sum())
 
 
 def finite_sample_excess(mean_approx_error: float, r: int, n: int, noise_var: float) -> float:
@@ -148,7 +201,7 @@ def finite_sample_excess(mean_approx_error: float, r: int, n: int, noise_var: fl
     given :math:`\mathbb E[a(\hat U)]` (needs ``n > r + 1``)."""
     if n <= r + 1:
         raise ValueError(f"n={n} must exceed r + 1 = {r + 1}")
-    return float(_finite_sample(mean_approx_error, r, n, noise_var))
+    return float(_numeric()._finite_sample(mean_approx_error, r, n, noise_var))
 
 
 def finite_sample_pieces(eigenvalues, r: int, beta, noise_var: float, n: int, m: int) -> dict:
@@ -175,7 +228,7 @@ def head_corrected_mean_risk(A: float, B: float, r: int, n: int, m: int) -> floa
     """
     if n <= r + 1:
         raise ValueError(f"n={n} must exceed r + 1 = {r + 1}")
-    return float(_head_corrected(A, B, r, n, m))
+    return float(_numeric()._head_corrected(A, B, r, n, m))
 
 
 # ---------------------------------------------------------------------------------------- 3b
@@ -187,17 +240,17 @@ def factor_spectrum(ell, s2: float, d: int) -> np.ndarray:
 
 def factor_tilde_beta(ell, s2: float, c) -> np.ndarray:
     r""":math:`\tilde\beta_b = \sqrt{\ell_b}\,c_b/(\ell_b+s^2)`, with :math:`\theta^\star = U^\star\tilde\beta`."""
-    return _tilde_beta(np.asarray(ell, float), s2, np.asarray(c, float))
+    return _numeric()._tilde_beta(np.asarray(ell, float), s2, np.asarray(c, float))
 
 
 def factor_effective_noise(ell, s2: float, c, noise_var: float) -> float:
     r""":math:`\sigma^2_{\rm eff} = \sigma_\nu^2 + s^2\sum_b c_b^2/(s^2+\ell_b)`."""
-    return float(noise_var + _noise_term(np.asarray(ell, float), s2, np.asarray(c, float)).sum())
+    return float(noise_var + _numeric()._noise_term(np.asarray(ell, float), s2, np.asarray(c, float)).sum())
 
 
 def factor_bottom_weight(ell, s2: float, c) -> float:
     r""":math:`W = s^4\sum_b c_b^2/(\ell_b(\ell_b+s^2))` (all ``d - r`` pre-training weights equal ``W``)."""
-    return float(_weight_term(np.asarray(ell, float), s2, np.asarray(c, float)).sum())
+    return float(_numeric()._weight_term(np.asarray(ell, float), s2, np.asarray(c, float)).sum())
 
 
 def factor_head_weights(ell, s2: float, c, noise_var: float) -> np.ndarray:
@@ -225,7 +278,7 @@ def factor_mean_risk(ell, s2: float, c, noise_var: float, d: int, gamma: float) 
 def prior_bound_shape(n, m, C_Phi: float, C_Psi: float, c: float = 1.0):
     r"""Rate shape :math:`c(\sqrt{C_\Phi/m} + \sqrt{C_\Psi/n})` of the prior bound (constants unknown:
     "rate shape only")."""
-    return _prior_shape(np.asarray(n, float), np.asarray(m, float), C_Phi, C_Psi, c)
+    return _numeric()._prior_shape(np.asarray(n, float), np.asarray(m, float), C_Phi, C_Psi, c)
 
 
 # ---------------------------------------------------------------------------------------- 3c
@@ -257,6 +310,8 @@ def gmm_integrands(K: int, d: int):
     Returns ``(symbols, exprs, funcs)``; each ``funcs[name](x, mu, log_pi, beta, noise_var)`` takes
     ``x`` of shape ``(d, N)``, ``mu`` ``(K, d)``, and returns a list of arrays of length ``N``.
     """
+    import sympy as sp
+
     x = sp.Matrix(sp.symbols(f"x0:{d}", real=True))
     mu = sp.Matrix(K, d, lambda k, i: sp.Symbol(f"mu_{k}_{i}", real=True))
     log_pi = sp.Matrix(sp.symbols(f"logpi0:{K}", real=True))

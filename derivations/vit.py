@@ -12,11 +12,35 @@ zero initialisation.  Everything here is a function of parameters only.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
-import sympy as sp
+#: The SymPy symbols, module attributes made at first access (SymPy loads then).
+SYMBOL_NAMES = ("P", "C1", "C", "gamma", "z", "eta", "K", "t", "kappa_s", "kappa_c")
 
-P, C1, C, gamma, z, eta, K, t = sp.symbols("P C_1 C_loc gamma z eta K t", positive=True)
-kappa_s, kappa_c = sp.symbols("kappa_s kappa_c", real=True)
+
+@lru_cache(maxsize=None)
+def symbols() -> dict:
+    """``{name: SymPy symbol}`` for :data:`SYMBOL_NAMES`, created at first use."""
+    import sympy as sp
+
+    geometry = sp.symbols("P C_1 C_loc gamma z eta K t", positive=True)
+    exponents = sp.symbols("kappa_s kappa_c", real=True)
+    return dict(zip(SYMBOL_NAMES, geometry + exponents))
+
+
+def _geometry() -> tuple:
+    """``(P, C1, C, gamma, z, eta, K, t)``."""
+    return tuple(symbols()[name] for name in SYMBOL_NAMES[:8])
+
+
+def __getattr__(name):
+    if name in SYMBOL_NAMES:
+        return symbols()[name]
+    if name == "sp":
+        import sympy
+
+        return sympy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------------------------------ the gap
@@ -26,15 +50,20 @@ def information_gap():
     ``P^Delta = (C_1/P)^2 / (C_loc/P)``: the initial pull of a masked local query away from the global
     area over its pull toward its own area (spec section 1, [R]).
     """
+    kappa_s, kappa_c = symbols()["kappa_s"], symbols()["kappa_c"]
     return 2 * kappa_s - kappa_c - 1
 
 
 def finite_gap():
     """Non-asymptotic gap ``log(C_1^2 / (P C_loc)) / log P`` (equals Delta when ``C = P^kappa`` exactly)."""
+    import sympy as sp
+
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     return sp.log(C1 ** 2 / (P * C)) / sp.log(P)
 
 
 def finite_gap_value(P_: int, C1_: int, C_: int) -> float:
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     return float(finite_gap().subs({P: P_, C1: C1_, C: C_}))
 
 
@@ -77,6 +106,7 @@ def initial_rates(query: str = "local", own_counted_visible: bool = False):
     -------
     dict of SymPy expressions: ``target``, ``global`` (local query only), ``ratio = -global/target``.
     """
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     r = 1 - gamma
     pi = 1 / K
     n_loc = (P - C1) / C                                   # local areas per cluster
@@ -100,6 +130,7 @@ def initial_rates(query: str = "local", own_counted_visible: bool = False):
 def leading_rates():
     """The leading orders of spec 3.2: target ``pi gamma (1-gamma) (C/P) z^3``, global
     ``-pi gamma (1-gamma)^2 (C1/P)^2 z^3`` (the own area counted with ``C`` visible candidates)."""
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     pi = 1 / K
     return {"target": pi * gamma * (1 - gamma) * C / P * z ** 3,
             "global": -pi * gamma * (1 - gamma) ** 2 * (C1 / P) ** 2 * z ** 3}
@@ -107,6 +138,7 @@ def leading_rates():
 
 def evaluate(expr, **values) -> float:
     """Numerical value of an expression for named parameters (``P=64, C1=32, C=4, gamma=0.5, z=1, K=2``)."""
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     names = {"P": P, "C1": C1, "C": C, "gamma": gamma, "z": z, "eta": eta, "K": K, "t": t}
     return float(expr.subs({names[k]: v for k, v in values.items()}))
 
@@ -117,6 +149,9 @@ def phase_boundary_C1(P_: int, C_: int, gamma_: float) -> float:
     Below it a masked local query starts with its target FP dominating (one phase); above it the global
     FP moves faster first (two phases).  Solved on ``C_loc <= C1 <= P - C_loc``.
     """
+    import sympy as sp
+
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     ratio = initial_rates("local")["ratio"].subs({P: P_, C: C_, gamma: gamma_, z: 1, K: 1})
     f = sp.lambdify(C1, ratio - 1, "math")
     lo, hi = float(C_), float(P_ - C_)
@@ -146,6 +181,7 @@ def phase1_law():
     the spec's ``A_1^{-2}(0) + 2 eta z^2 t`` with the cluster weight, masking rate and score factor made
     explicit.  Returns ``(A_1(0), slope of A_1^{-2} in t)``.
     """
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     return (1 - gamma) * C1 / P, 2 * eta * gamma * z ** 4 / K
 
 
@@ -159,6 +195,9 @@ def phase1_softmax_factor():
 
     .. math::  \Big[1-\frac{(1-\gamma)C_1}{P},\ 1-\sqrt{\frac{(1-\gamma)(C_{loc}-1)}{P}}\Big].
     """
+    import sympy as sp
+
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     a0, _ = phase1_law()
     return 1 - a0, 1 - sp.sqrt((1 - gamma) * (C - 1) / P)
 
@@ -169,6 +208,9 @@ def phase1_duration():
 
     .. math::  T_1 = \\frac{P/((1-\\gamma)(C_{loc}-1)) - P^2/((1-\\gamma)^2C_1^2)}{2\\eta\\pi\\gamma z^4}.
     """
+    import sympy as sp
+
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     a0, slope = phase1_law()
     a_end_sq = (1 - gamma) * (C - 1) / P
     return sp.Max(0, (1 / a_end_sq - 1 / a0 ** 2) / slope)
@@ -181,6 +223,9 @@ def tstar_order():
     The exponent of ``P/C_loc`` in the first term is 1; as an upper-bound order this bounds the fitted
     log-log slope of ``T*`` against ``P/C_loc`` from above (up to the log factor).
     """
+    import sympy as sp
+
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     eps = sp.Symbol("epsilon", positive=True)
     return (P / C) * sp.log(P) / eta + 1 / (eta * eps)
 
@@ -197,11 +242,15 @@ def optimal_loss():
 
     the masked patches whose whole area is masked (probability ``gamma * gamma^(C-1)`` per patch).
     """
+    import sympy as sp
+
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     return sp.Rational(1, 2) * (C1 * gamma ** C1 + (P - C1) * gamma ** C) * z ** 2
 
 
 def collapse_global_attention_initial():
     """Global-area attention of any query at ``Q = 0``: ``(1-gamma) C1 / P`` (expected visible share)."""
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     return (1 - gamma) * C1 / P
 
 
@@ -220,6 +269,9 @@ def phase2_duration():
 
     which is ``~ P / ((1-gamma)(C_loc-1) eta pi gamma z^4)``: linear in ``P/C_loc`` (exponent 1).
     """
+    import sympy as sp
+
+    P, C1, C, gamma, z, eta, K, t = _geometry()
     A = sp.Symbol("A", positive=True)
     a0 = (1 - gamma) * (C - 1) / P
     antider = sp.integrate(1 / (A ** 2 * (1 - A) ** 3), A)
