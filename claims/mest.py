@@ -28,8 +28,8 @@ from scipy import stats
 
 from derivations import two_stage as ts
 from simulations import two_stage as sim
-from theorycheck import Claim, Constraint, Param, Regime, Tolerance, register, register_bench
-from theorycheck.fit import loglog_slope
+from theorycheck import Claim, Constraint, Param, Regime, Tolerance, loglog_slope, register, register_bench
+from theorycheck.claim import Curve
 
 PAPER = "Tinati & Tu, two-stage M-estimation asymptotics for pre-training (arXiv 2603.27631, COLT 2026)"
 KS_C95 = math.sqrt(-math.log(0.025) / 2)          # Kolmogorov 95 % point: 1.358
@@ -372,7 +372,7 @@ def _risk_grid(p, ns, ratio, run, rngs, reps):
 
 
 def _rate_figure(p, rngs, run, A, B, C_phi, C_psi, ns, gamma, reps, title, tol=None):
-    from theorycheck.plots import figure, mean_band, slope_label
+    from theorycheck import figure, mean_band, slope_label
 
     ns = np.asarray(ns, float)
     ms = np.round(ns / gamma)
@@ -579,8 +579,11 @@ def _rate_measure(p, rng):
     means = np.array([float(run(p, int(n), int(round(n / p["gamma"])), p["reps"], rng)["excess"].mean())
                       for n in ns])
     fit = loglog_slope(ns, means)
+    A, B = _spectral_A_B(p)
+    derived = [ts.head_corrected_mean_risk(A, B, p["r"], int(n), int(round(n / p["gamma"]))) / n for n in ns]
     return {"value": fit.slope, "intercept": fit.intercept, "mean_excess": means.tolist(),
-            "n_times_mean_excess": (ns * means).tolist()}
+            "n_times_mean_excess": (ns * means).tolist(), "x": ns.tolist(), "y": means.tolist(),
+            "y_predicted": [float(v) for v in derived]}
 
 
 def _grid_slope(ns, curve) -> float:
@@ -645,7 +648,7 @@ register(Claim(
                "spec's size guidance); one seed = one sweep, slope by least squares on the log of the mean excess "
                "over reps repetitions; the prediction is the slope of the finite-n prediction over the same grid",
     measured_label="fitted log-log slope of E[excess] against n",
-    plot=_rate_plot,
+    plot=_rate_plot, curve=Curve("n (downstream samples; m = n/γ)", "mean excess risk E[excess]", log=True),
 ))
 
 
@@ -744,7 +747,7 @@ def _law_negative(weights, factor=None):
 
 def _law_plot(run, weights, title):
     def plot(p, rngs):
-        from theorycheck.plots import figure
+        from theorycheck import figure
 
         head_w, pre_w = weights(p)
         gamma = p["n"] / p["m"]

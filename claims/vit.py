@@ -27,12 +27,9 @@ import numpy as np
 
 from derivations import vit as D
 from simulations import vit as S
-from theorycheck.claim import Claim, Curve
-from theorycheck.fit import loglog_slope
-from theorycheck.regime import Constraint, Param, Regime
-from theorycheck.registry import register, register_bench
-from theorycheck.runner import replicate_identity
-from theorycheck.verdict import Tolerance
+from theorycheck import (Claim, Constraint, Param, Regime, Tolerance, loglog_slope, register, register_bench,
+                         replicate_identity)
+from theorycheck.claim import Curve
 
 SOURCE = "Huang, Wen, Chi, Liang, ICLR 2025 (arXiv 2403.02233)"
 MAE_ASSUMPTION = ("one-layer softmax attention in the exact (Phi, Upsilon) parametrisation; softmax over all P "
@@ -220,7 +217,7 @@ MAE_HEADLINE = _MAE_HEADLINE_PARAMS
 
 def plot_attention_maps(p, rngs):
     """MAE vs CL area attention (query patch x key area, cluster 0), side by side."""
-    from theorycheck.plots import figure
+    from theorycheck import figure
 
     rng = rngs[0]
     g = S.Geometry(p["P"], p["C_global"], p["C_local"], p.get("K", 2))
@@ -399,7 +396,7 @@ def _phase_params(p):
 def plot_phases(p, rngs):
     """Global and target FP correlations of local queries vs t, large-gap and small-gap geometry, with the
     derived T_1 and T_2 marked."""
-    from theorycheck.plots import figure
+    from theorycheck import figure
 
     P = p["P"]
     c1_small = P // 4
@@ -547,7 +544,7 @@ def _switch_predict(p):
 def plot_phase_diagram(p, rngs):
     """One-phase / two-phase over (C_global, C_local) at fixed P from the measured first-step ratio, with the
     Delta_hat = 0 line and the exact-rate boundary."""
-    from theorycheck.plots import figure
+    from theorycheck import figure
 
     P = p["P"]
     fig, axes = figure(1, 1, width=6.0, height=4.6)
@@ -786,7 +783,7 @@ SCALING_REGIME = Regime(
 
 def plot_tstar(p, rngs):
     """T*, T_2 and T*_local - T*_global against P/C_local on log-log axes with the order-1 slope."""
-    from theorycheck.plots import figure, mean_band
+    from theorycheck import figure, mean_band
 
     runs = np.stack([_times_sweep(p, r) for r in rngs[:3]], axis=2)       # (G, 4, seeds)
     x = runs[:, 0, 0]
