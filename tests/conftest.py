@@ -1,13 +1,28 @@
-"""Shared test configuration: a Hypothesis profile without deadlines and a one-off JIT warm-up."""
+"""Shared test configuration: Hypothesis profiles without deadlines and a one-off JIT warm-up.
+
+Profiles (``--hypothesis-profile=NAME``):
+
+* ``theorycheck`` (default): derandomized, so the suite draws the same examples on every run; no example
+  database (derandomized runs use none).  Property tests (``-m property``) draw
+  :data:`theorycheck.explore.properties.DEFAULT_PROPERTY_EXAMPLES` settings each.
+* ``thorough``: random draws, more examples (property tests draw ``PROPERTY_EXAMPLES["thorough"]``), and
+  an example database under ``.hypothesis/`` so a failure found once replays first next time.
+
+``--hypothesis-seed=S`` gives fresh draws under either profile.
+"""
 import importlib
 import pkgutil
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 settings.register_profile("theorycheck", deadline=None, max_examples=25, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-settings.register_profile("thorough", deadline=None, max_examples=300,
+settings.register_profile("thorough", deadline=None, max_examples=300, derandomize=False,
+                          database=DirectoryBasedExampleDatabase(
+                              str(Path(__file__).resolve().parent.parent / ".hypothesis" / "examples")),
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.load_profile("theorycheck")
 

@@ -63,10 +63,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .claim import Claim
-from .regime import Constraint, Regime, RegimeError
-from .runner import DEFAULT_ROOT, verify_claim
-from .store import params_key
+from ..claim import Claim
+from ..regime import Constraint, Regime, RegimeError
+from ..runner import DEFAULT_ROOT, verify_claim
+from ..store import params_key
 
 EXCESSES = (0.0, 0.1, 0.25, 0.5, 1.0)
 """Relative distances past an assumption's boundary that the relaxed search draws from (shrinks to 0)."""
@@ -803,7 +803,7 @@ def draw_figure(claim: Claim, report: Mapping, path: str | Path, tier: str = "qu
     """
     import numpy as np
 
-    from .plots import figure
+    from ..plots import figure
 
     evals = report["evaluations"]
     ranked = influence(claim, evals)
@@ -867,7 +867,7 @@ def draw_figure(claim: Claim, report: Mapping, path: str | Path, tier: str = "qu
         title += ("\nboundary: other parameters at the in-regime counterexample" if inside else
                   f"\nboundary: other parameters at their {tier} defaults")
     ax.set_title(title, fontsize=9)
-    from .plots import save_figure
+    from ..plots import save_figure
 
     return save_figure(fig, path)
 
@@ -1001,7 +1001,7 @@ def format_report(report: Mapping) -> str:
 
 def run_cli(args) -> int:
     """``theorycheck explore``: 0 when the search ran (found or not), 2 on bad input."""
-    from . import registry
+    from .. import registry
 
     try:
         import hypothesis  # noqa: F401
@@ -1011,7 +1011,7 @@ def run_cli(args) -> int:
     root = DEFAULT_ROOT if args.seed is None else int(args.seed)
     out = Path(args.out or DEFAULT_OUT)
     log = None if (args.quiet or args.json == "-") else (lambda line: print(line, file=sys.stderr, flush=True))
-    from .store import Store
+    from ..store import Store
 
     store = Store(out)
     reports = []
