@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,8 @@ def loglog_slope(x, y, level: float = 0.95) -> SlopeFit:
     level : float
         Confidence level of the interval.
     """
+    from scipy import stats
+
     lx, ly = _check_positive(x, y)
     res = stats.linregress(lx, ly)
     g = lx.size

@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy import stats
 
 VERDICTS = ("verified", "refuted", "inconclusive", "error")
 COMPARISONS = ("within", "below", "above")
@@ -96,6 +95,8 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
     m = float(x.mean())
     if x.size == 1:
         return m, m, m
+    from scipy import stats
+
     se = float(x.std(ddof=1)) / math.sqrt(x.size)
     half = float(stats.t.ppf(0.5 + level / 2, x.size - 1)) * se
     return m, m - half, m + half
@@ -134,6 +135,8 @@ def wilson_interval(successes: float, trials: float, level: float = 0.95) -> tup
         raise ValueError("a proportion needs trials > 0")
     if not 0 <= successes <= n:
         raise ValueError(f"successes={successes} must lie in [0, trials={n}]")
+    from scipy import stats
+
     p = successes / n
     z = float(stats.norm.ppf(0.5 + level / 2))
     denom = 1 + z * z / n
