@@ -24,7 +24,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy.special import stdtrit
 
 from derivations import two_stage as ts
 from simulations import two_stage as sim
@@ -675,6 +675,8 @@ def _law_gap(head_w, pre_w, gamma, factor, draws=1_000_000, seed=20260327):
     rng = np.random.default_rng(seed)
     right = _sample_law(rng, head_w, pre_w, gamma, draws)
     wrong = _sample_law(rng, head_w, np.asarray(pre_w) * factor, gamma, draws)
+    from scipy import stats
+
     return float(stats.ks_2samp(right, wrong).statistic)
 
 
@@ -725,6 +727,8 @@ def _law_measure(run, weights):
         limit = _sample_law(rng, head_w, pre_w, gamma, p["limit_draws"])
         wrong = _sample_law(rng, head_w, _law_factor(p, weights) * pre_w, gamma, p["limit_draws"])
         oracle = _sample_law(rng, head_w, 0 * pre_w, gamma, p["limit_draws"])
+        from scipy import stats
+
         return {"value": float(stats.ks_2samp(x, limit).statistic),
                 "ks_to_wrong_law": float(stats.ks_2samp(x, wrong).statistic),
                 "ks_to_oracle_law": float(stats.ks_2samp(x, oracle).statistic),
@@ -858,7 +862,7 @@ def ols_excess_relative_sd(r: int, n: int) -> float:
 
 FINITE_TOL = 0.02
 _FIN_SD = ols_excess_relative_sd(3, 12)
-_FIN_HALF = stats.t.ppf(0.975, 4) * _FIN_SD / math.sqrt(5 * 30000)
+_FIN_HALF = stdtrit(4, 0.975) * _FIN_SD / math.sqrt(5 * 30000)
 
 register(Claim(
     id="mest.spectral.finite_sample",
