@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import data as mvdata
+from . import pixel as mvpixel
 from . import train as mvtrain
 
 CAPTURE = 0.1  # tau_cap = varrho (spec 4.4): a feature is captured when its correlation reaches it
@@ -166,7 +167,8 @@ def ensemble_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, 
 
 
 def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test: int,
-                   ss: np.random.SeedSequence, sigma_teacher: float, finetune: bool = True) -> dict:
+                   ss: np.random.SeedSequence, sigma_teacher: float, finetune: bool = True,
+                   pixels: mvpixel.PixelConfig | None = None, sigma_dec: float = 0.0) -> dict:
     """MRP pretraining on ``N`` unlabeled samples, then fine-tuning on ``N`` fresh labeled samples.
 
     Returns ``coverage`` (fraction of the 2k features with ``max_r <w_r, v> >= varrho``), ``coverage_gain``
@@ -177,13 +179,22 @@ def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_tes
     with ``finetune``: ``ft_sv``, ``ft_mv`` (fine-tuned), ``lp_sv`` (linear probe), ``ctl_sv``, ``ctl_mv``
     (same architecture from random init), ``retained`` (fraction of captured features still captured
     after fine-tuning).
+
+    With ``pixels`` the encoder is pretrained on the pixel target (spec 2.5, :mod:`pixel`) jointly with a
+    linear decoder drawn at init std ``sigma_dec``: no teacher (``teacher_coverage`` is NaN), the same
+    fine-tuning, probe and control.
     """
     rng_data, rng_init, rng_ctl, _ = _streams(ss)
     k, M = cfg.k, cfg.k * net.m
     Dpre = mvdata.sample(cfg, N, rng_data)
     W0 = mvtrain.init_weights(rng_init, M, cfg.d, net.sigma0_mrp)
-    teacher_W = mvtrain.init_weights(rng_init, M, cfg.d, sigma_teacher) if net.teacher == "fixed" else None
-    pre = mvtrain.pretrain_mrp(Dpre, net, W0, k, track_every=1, teacher_W=teacher_W)
+    if pixels is not None:
+        teacher_W = None
+        U0 = sigma_dec * rng_init.standard_normal((cfg.d, M))
+        pre = mvpixel.pretrain_pixels(Dpre.X, pixels, W0, U0, k)
+    else:
+        teacher_W = mvtrain.init_weights(rng_init, M, cfg.d, sigma_teacher) if net.teacher == "fixed" else None
+        pre = mvtrain.pretrain_mrp(Dpre, net, W0, k, track_every=1, teacher_W=teacher_W)
     C = mvtrain.features_corr(pre.W, k)
     lam = mvtrain.capture_all(C, k)
     ratios = mvtrain.purity_ratios(C, CAPTURE)
@@ -193,13 +204,16 @@ def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_tes
     lam0 = mvtrain.capture_all(pre.corr[0], k)
     # the teacher's own coverage at the start: a fixed teacher's kernels, or the student's init it copies
     teacher_cov = cov_t if teacher_W is not None else float(np.mean(lam0 >= CAPTURE))
+    if pixels is not None:
+        teacher_cov = float("nan")
     out = {"coverage": float(np.mean(lam >= CAPTURE)), "coverage_teacher": cov_t, "teacher_coverage": teacher_cov,
            "coverage_gain": float(np.mean(lam >= CAPTURE) - np.mean(lam0 >= CAPTURE)),
            "purity_below_03": float(np.mean(ratios < 0.3)) if ratios.size else 0.0,
            "purity_median": float(np.median(ratios)) if ratios.size else float("nan"),
            "n_captured_kernels": int(ratios.size), "n_pure_kernels": int(np.sum(ratios < 0.3)),
            "n_features_captured": int(np.sum(lam >= CAPTURE)), "n_features": int(lam.size),
-           "pre_stop": int(pre.stop_step), "w_max": pre.extra["w_max"],
+           "pre_stop": int(pre.stop_step), "w_max": pre.extra["w_max"], "pre_loss": np.array(pre.loss),
+           "coverage0": float(np.mean(lam0 >= CAPTURE)), "lam0_max": float(lam0.max()),
            "lam_traj": np.array([mvtrain.capture_all(c, k) for c in pre.corr]), "C": C}
     if not finetune:
         return out
