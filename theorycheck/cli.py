@@ -77,12 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "(--workers N workers; one per core when --workers is not given)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    s = sub.add_parser("plot", help="draw a claim's bound-versus-empirical figure")
-    s.add_argument("claim")
-    s.add_argument("--out", metavar="FILE", help="PNG or PDF (default: CLAIM.png)")
+    s = sub.add_parser("plot", help="draw claims' bound-versus-empirical figures and each family's summary")
+    s.add_argument("claims", nargs="+", metavar="CLAIM", help="ids or prefixes ('vit' draws every vit.* claim)")
+    s.add_argument("--out", metavar="FILE|DIR", help="a .png, .pdf or .svg file for one claim (default: CLAIM.png); "
+                        "a directory for several (default: figures/): CLAIM.png and .pdf per claim and "
+                        "FAMILY.summary.png and .pdf")
     s.add_argument("--set", action="append", metavar="NAME=VALUE", default=[])
     s.add_argument("--tier", choices=TIERS, default="quick")
-    s.add_argument("--seed", type=_int, default=None)
+    s.add_argument("--seed", type=_int, default=None, help="root of the SeedSequence of every replicate")
+    s.add_argument("--seeds", type=_positive_int, help="replicates per claim (default: the claim's, per tier)")
+    s.add_argument("--store", metavar="DIR", help="results store (verify --out DIR): stored replicates are reused, "
+                          "new ones kept")
+    s.add_argument("--no-detail", action="store_true", help="leave out the claim's own figure (Claim.plot)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
 
     s = sub.add_parser("bench", help="time the simulation kernels as ratios against references")
     s.add_argument("models", nargs="*", metavar="MODEL")
@@ -287,18 +294,9 @@ def _emit(rows, args) -> None:
 
 
 def cmd_plot(args) -> int:
-    from .plots import save_claim_figure
+    from .figures.command import run_cli
 
-    out = Path(args.out or f"{args.claim}.png")
-    paths.check_output_file(str(out), "--out", create_parent=True, suffixes=(".png", ".pdf", ".svg"))
-    claim = registry.get(args.claim)
-    if claim.plot is None:
-        raise RegimeError(f"claim {claim.id!r} has no figure; claims with figures: "
-                          + ", ".join(c.id for c in registry.all_claims() if c.plot))
-    params = claim.regime.resolve(args.tier, texts=parse_assignments(args.set))
-    save_claim_figure(claim, params, out, root=args.seed, tier=args.tier)
-    print(out)
-    return EXIT_OK
+    return run_cli(args)
 
 
 def cmd_bench(args) -> int:
