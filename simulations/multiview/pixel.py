@@ -104,9 +104,9 @@ def pixel_loss_grad(pb: PixelBatch, W: np.ndarray, U: np.ndarray, theta: float, 
     G = U.T @ U
     UXs = U.T @ pb.Xs.T                                          # (M, n)
     GS = G @ S
-    GA = G @ A if cK != 0.0 else None
+    GA = G @ A if masked else None
     per_patch = float(np.sum(UX * A)) if masked else 0.0
-    K = A @ A.T if cK != 0.0 else None
+    K = A @ A.T if masked else None
     SS = S @ S.T
     scale = 1.0 / (n * P)
     loss = 0.5 * scale * (c0 * pb.sq - 2 * c1 * (float(np.sum(UXs * S)) - per_patch)
