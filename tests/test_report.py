@@ -54,8 +54,13 @@ def test_report_holds_the_verdict_table_every_figure_and_provenance(store_dir):
         assert f'href="#claim-{row["claim"].replace(".", "-")}"' in table
     assert "3 of 3 checks as expected" in text
     pngs = [base64.b64decode(b) for b in _images(text)]
-    assert len(pngs) == 2 and all(p[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
-    assert "This claim has no figure." in text  # mean_square has none
+    # a comparison figure for each of the three claims, and the two claims' own figures
+    assert len(pngs) == 5 and all(p[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    assert "This claim has no figure of its own." in text  # mean_square has none
+    for row in rows.values():  # each section shows the claim's comparison first
+        section = text.split(f'<h2 id="claim-{row["claim"].replace(".", "-")}">')[1].split("<section>")[0]
+        alts = re.findall(r'<img class="claim-figure" alt="([^"]*)"', section)
+        assert alts[0] == f"comparison figure of {row['claim']}", alts
     run = Store(out, readonly=True)
     try:
         run_id = run.table("runs")[0]["run_id"]
@@ -78,13 +83,16 @@ def test_report_is_self_contained(store_dir):
 def test_figures_are_cached_and_reused(store_dir, monkeypatch):
     out, _ = store_dir
     first = build_report(out)
-    assert len(list((out / "figures").glob("*.png"))) == 2
+    assert len(list((out / "figures").glob("*.png"))) == 5
 
-    def boom(params, rngs):
+    def boom(*args, **kwargs):
         raise AssertionError("the cached figure should have been used")
+
+    import theorycheck.figures
 
     monkeypatch.setattr(planted.GRAM, "plot", boom)
     monkeypatch.setattr(planted.GRAM_CYAN, "plot", boom)
+    monkeypatch.setattr(theorycheck.figures, "comparison_figure", boom)
     assert _images(build_report(out)) == _images(first)
 
 
@@ -97,7 +105,7 @@ def test_a_figure_that_fails_is_reported_not_fatal(store_dir, monkeypatch):
     monkeypatch.setattr(planted.GRAM_CYAN, "plot", broken)
     text = build_report(out, figures=True)
     assert "The figure could not be drawn: ValueError: no data to draw" in text
-    assert len(_images(text)) == 1
+    assert len(_images(text)) == 4  # the three comparison figures and GRAM's own
 
 
 def test_report_of_an_older_code_version_says_so(store_dir, monkeypatch):
@@ -147,7 +155,7 @@ window.addEventListener('load', () => {
 });
 </script></body>"""))
     dom = _chromium("--virtual-time-budget=10000", "--dump-dom", probe.as_uri(), tmp_path=tmp_path)
-    assert 'data-decoded="2/2"' in dom.stdout, dom.stderr[-2000:]
+    assert 'data-decoded="5/5"' in dom.stdout, dom.stderr[-2000:]
 
     # 2. A screenshot of the report itself shows both figures' colours.
     shot = tmp_path / "report.png"

@@ -5,10 +5,12 @@ embedded base64 PNG.  It holds
 
 * the verdict table: each claim's verdict against its expectation, prediction, measured mean with its
   95 % interval, tolerance and negative control;
-* one section per claim: the statement, source and assumption, its figure (``Claim.plot`` drawn with the
-  same replicate seeds as the measurement), and the provenance of every number: the run that wrote the
-  verdict (code version, git revision, package versions, platform, command line), the root seed and the
-  seed of each replicate, and for each replicate its value, time, worker and run.
+* one section per claim: the statement, source and assumption; its comparison figure first (drawn by
+  :mod:`theorycheck.figures` from the stored row: replicates, interval, predicted band, controls), then
+  its own figure, if any (``Claim.plot`` drawn with the same replicate seeds as the measurement); and the
+  provenance of every number: the run that wrote the verdict (code version, git revision, package
+  versions, platform, command line), the root seed and the seed of each replicate, and for each replicate
+  its value, time, worker and run.
 
 Figures are drawn at report time by the current code with the stored parameters and seeds, and cached in
 ``DIR/figures/`` under a key of (code version, claim, parameters, root, seeds), so a second report is fast.
@@ -271,18 +273,62 @@ def _claim_section(row, claim, figure_html: str, measurements) -> str:
     return "\n".join(parts)
 
 
+def comparison_png(claim, row, cache_dir: Path | None) -> bytes:
+    """PNG bytes of the claim's comparison figure drawn from its stored row (cached like the claim's own)."""
+    from .figures import comparison_figure
+
+    cached = cache_dir / f"{row['claim']}-comparison-{_figure_key(row)}.png" if cache_dir is not None else None
+    if cached is not None and cached.exists():
+        return cached.read_bytes()
+    fig = comparison_figure(row, claim)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    data = buf.getvalue()
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(cached)
+        except OSError:
+            pass  # a read-only store still gets its report
+    return data
+
+
+def _img(png: bytes, claim_id: str, caption: str, what: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<figure><img class="claim-figure" alt="{what} of {_e(claim_id)}" '
+            f'src="data:image/png;base64,{data}"><figcaption class="meta">{caption}</figcaption></figure>')
+
+
 def _figure_html(row, claim, cache_dir) -> str:
+    """The claim's comparison figure (drawn from its row, for every claim), then its own figure, if any."""
+    parts = []
+    try:
+        png = comparison_png(claim, row, cache_dir)
+        parts.append(_img(png, row["claim"], f"{_e(row['claim'])}: measured against predicted, from the stored row "
+                                             f"({row['seeds']} replicates of root {row['root_seed']})",
+                          "comparison figure"))
+    except Exception as exc:  # a figure that cannot be drawn is reported, not fatal
+        parts.append(f'<p class="bad">The comparison figure could not be drawn: {_e(type(exc).__name__)}: '
+                     f'{_e(exc)}</p>')
     if claim is None or claim.plot is None:
-        return '<p class="meta">This claim has no figure.</p>'
+        parts.append('<p class="meta">This claim has no figure of its own.</p>')
+        return "".join(parts)
     try:
         png = claim_figure_png(claim, row, cache_dir)
     except Exception as exc:  # a figure that cannot be drawn is reported, not fatal
-        return f'<p class="bad">The figure could not be drawn: {_e(type(exc).__name__)}: {_e(exc)}</p>'
-    data = base64.b64encode(png).decode("ascii")
+        parts.append(f'<p class="bad">The figure could not be drawn: {_e(type(exc).__name__)}: {_e(exc)}</p>')
+        return "".join(parts)
     caption = (f"{_e(row['claim'])}: Claim.plot with the stored parameters and the {row['seeds']} replicate "
                f"seeds of root {row['root_seed']}, drawn by code version {_e(code_version())}")
-    return (f'<figure><img class="claim-figure" alt="figure of {_e(row["claim"])}" '
-            f'src="data:image/png;base64,{data}"><figcaption class="meta">{caption}</figcaption></figure>')
+    parts.append(_img(png, row["claim"], caption, "figure"))
+    return "".join(parts)
 
 
 # ------------------------------------------------------------------------------------------ the page
