@@ -1,4 +1,4 @@
-r"""Shared lemmas: the AZL tensor-power recursion (spec ``mrp.md`` §5), claims ``lemma.tensor_power.*``.
+r"""Shared lemmas: the AZL tensor-power recursion (``docs/papers/mrp.md`` §5), claims ``lemma.tensor_power.*``.
 
 The recursion :math:`x_{t+1} = x_t + \eta C x_t^{q-1}` is iterated exactly (float64, Numba) from starting
 points drawn by each replicate's generator, and compared with :mod:`derivations.tensor_power`:
@@ -37,7 +37,7 @@ from theorycheck import Claim, Constraint, Param, Regime, Tolerance, loglog_slop
 from theorycheck.claim import Curve
 
 SOURCE = ("Allen-Zhu & Li (arXiv 2012.09816), tensor-power lemma of the appendix, reused by Pan-Zhou-Yan "
-          "(arXiv 2206.03826); spec mrp.md §5 [M]")
+          "(arXiv 2206.03826); docs/papers/mrp.md §5 [M]")
 ASSUMPTION = ("constant C_t = C and S = 1 in the lemma (one recursion, no error terms), as in the spec's "
               "closed form; discrete bounds, their proof and the discretisation errors are ours [D]")
 MAX_STEPS = 20_000_000      # runtime guard: the slowest start must hit A within this many steps
@@ -294,7 +294,7 @@ def _scaling_measure(p, rng):
 
 SCALING = register(Claim(
     id="lemma.tensor_power.scaling",
-    source=SOURCE + " (hitting time ∝ 1/c_0^(q-2), spec check C11); finite-A slope bounds ours [D]",
+    source=SOURCE + " (hitting time ∝ 1/c_0^(q-2), docs/papers/mrp.md §4.4 C11); finite-A slope bounds ours [D]",
     statement=("The hitting time scales as x0^-(q-2) as x0/A -> 0; over a grid of starts at finite x0/A the "
                "least-squares slope of ln T on ln x0 is the derived finite-A slope (the closed form t_A with its "
                "A^-(q-2) term plus the discrete lag (q-1)/2 ln(A/x0) and < 1 step of overshoot), which tends to "
@@ -520,7 +520,7 @@ _NEAR_MISS_RESOLVED = Constraint(
 
 RATIO = register(Claim(
     id="lemma.tensor_power.ratio",
-    source=SOURCE + " (the follower's hitting time is (1+delta)^(q-2) times the leader's, spec §8); finite-A "
+    source=SOURCE + " (the follower's hitting time is (1+delta)^(q-2) times the leader's, docs/papers/mrp.md §8); finite-A "
                     "and discrete bounds ours [D]",
     statement=("The follower's hitting time over the leader's, T_y / T_x, lies in the derived bounds "
                "[lo_y / hi_x, hi_y / lo_x] around the finite-A ratio ((1+delta)^(q-2) - (x0/A)^(q-2)) / "

@@ -1,4 +1,4 @@
-r"""The tensor-power recursion of Allen-Zhu & Li (AZL), as used by both MRP papers (spec ``mrp.md`` §5).
+r"""The tensor-power recursion of Allen-Zhu & Li (AZL), as used by both MRP papers (``docs/papers/mrp.md`` §5).
 
 In the early phase a kernel's correlation with a feature grows by the recursion
 
