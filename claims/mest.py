@@ -1,4 +1,4 @@
-r"""Claims ``mest.*``: Tinati & Tu, two-stage M-estimation asymptotics (spec ``two_stage.md`` §2-5).
+r"""Claims ``mest.*``: Tinati & Tu, two-stage M-estimation asymptotics (``docs/papers/two_stage.md`` §2-§5).
 
 Every formula checked here is the spec's own derivation ([R]); only the paper's abstract was confirmed
 ([V]).  The predictions come from :mod:`derivations.two_stage`, the measurements from
@@ -35,9 +35,9 @@ PAPER = "Tinati & Tu, two-stage M-estimation asymptotics for pre-training (arXiv
 KS_C95 = math.sqrt(-math.log(0.025) / 2)          # Kolmogorov 95 % point: 1.358
 LAW_CONTROL_CRITICALS = 3.0                        # the law control sits this many KS critical values away
 MEAN_NEAR_MISS = 0.8                               # near-miss control of the mean risk: A + 0.8 gamma B
-DOWNSTREAM_PER_DIM = 50                            # spec §4 guidance n >= 50 r
+DOWNSTREAM_PER_DIM = 50                            # docs/papers/two_stage.md §4 guidance n >= 50 r
 
-SPECTRAL_EIGS = [10.0, 6.0, 4.0] + [1.0] * 17      # spec §4, 3a
+SPECTRAL_EIGS = [10.0, 6.0, 4.0] + [1.0] * 17      # docs/papers/two_stage.md §4, §3a
 SPECTRAL_BETA = [1.0, 1.0, 1.0]
 
 
@@ -61,7 +61,7 @@ def _eig(p, i):
 
 
 def _spectral_constraints(with_n=True, with_m=True, guidance_n=False, guidance_m=False):
-    """Assumptions of 3a; ``guidance_n`` / ``guidance_m`` add spec §4's size guidance (the asymptotic claims)."""
+    """Assumptions of 3a; ``guidance_n`` / ``guidance_m`` add docs/papers/two_stage.md §4's size guidance (the asymptotic claims)."""
     cons = [
         Constraint("eigenvalues_descending",
                    lambda p: all(a >= b for a, b in zip(p["eigenvalues"], p["eigenvalues"][1:])),
@@ -86,14 +86,14 @@ def _spectral_constraints(with_n=True, with_m=True, guidance_n=False, guidance_m
     return cons
 
 
-GUIDANCE_REASON = ("spec §4: below it the neglected second-order terms of the eigenvector expansion (relative size "
+GUIDANCE_REASON = ("docs/papers/two_stage.md §4: below it the neglected second-order terms of the eigenvector expansion (relative size "
                    "~ d lambda_1 lambda_(r+1)/(gap^2 m)) exceed the 5 % precision the asymptotic claims are "
                    "judged at")
 
 
 def _downstream_guidance(r_of, names):
     return Constraint("downstream_size_guidance", lambda p: p["n"] >= DOWNSTREAM_PER_DIM * r_of(p),
-                      f"n >= {DOWNSTREAM_PER_DIM} r (spec §4 guidance: the head's higher-order terms in 1/n stay "
+                      f"n >= {DOWNSTREAM_PER_DIM} r (docs/papers/two_stage.md §4 guidance: the head's higher-order terms in 1/n stay "
                       f"small; the exact OLS factor n/(n-r-1) is predicted, not absorbed)", names)
 
 
@@ -114,7 +114,7 @@ def _spectral_strategy(defaults, sizes: str | None):
     """Hypothesis strategy of valid 3a configurations (beta's length depends on r); the other parameters
     keep the tier defaults ``defaults(tier)``.
 
-    ``sizes="asymptotic"`` draws n >= 50 r and m above :func:`pretraining_size_guidance` (spec §4: where the
+    ``sizes="asymptotic"`` draws n >= 50 r and m above :func:`pretraining_size_guidance` (docs/papers/two_stage.md §4: where the
     asymptotic claims are asserted, so ``explore`` searches there); ``sizes="small_n"`` draws r + 4 <= n <= 60
     (the finite-sample claim); ``"rate"`` draws gamma and a doubling grid of n whose smallest point meets the
     guidance; ``None`` draws no sizes.
@@ -214,7 +214,7 @@ def _factor_params(n, m, reps):
 
 def _factor_strategy(defaults):
     """Hypothesis strategy of valid 3b configurations (beta's length is r = len(loadings)), sizes drawn where
-    spec §4's guidance holds (n >= 50 r, m above :func:`pretraining_size_guidance`)."""
+    docs/papers/two_stage.md §4's guidance holds (n >= 50 r, m above :func:`pretraining_size_guidance`)."""
 
     def strategy(tier):
         from hypothesis import strategies as st
@@ -292,11 +292,11 @@ GMM_REGIME = Regime(
                    "excess_rule 'gauss_hermite' needs d <= 2 (a tensor rule has K order^d nodes)",
                    ("excess_rule", "d")),
         Constraint("separated_means", lambda p: p["separation"] >= 2.0,
-                   "separation >= 2 (spec §4 uses about 3; at 1 the mean's Fisher information is nearly singular "
+                   "separation >= 2 (docs/papers/two_stage.md §4 uses about 3; at 1 the mean's Fisher information is nearly singular "
                    "and EM from the truth does not converge in 10^4 iterations at m <= 150, as explore found)",
                    ("separation",)),
         Constraint("asymptotic_sizes", lambda p: min(p["n"], p["m"]) >= DOWNSTREAM_PER_DIM * p["K"],
-                   f"n, m >= {DOWNSTREAM_PER_DIM} K (our analogue of spec §4's n >= 50 r for the K-dimensional "
+                   f"n, m >= {DOWNSTREAM_PER_DIM} K (our analogue of docs/papers/two_stage.md §4's n >= 50 r for the K-dimensional "
                    f"posterior head and the K mean vectors: the spec gives no 3c guidance, and below it the OLS "
                    f"head on K posteriors and EM carry O(K/n), O(K/m) relative biases beyond the 5 % precision)",
                    ("n", "m", "K")),
@@ -306,7 +306,7 @@ GMM_REGIME = Regime(
 
 def _gmm_strategy(tier):
     """Hypothesis strategy of valid 3c configurations (beta's length is K), sizes n, m >= 50 K (our choice,
-    by analogy with spec §4's n >= 50 r); the excess by Gauss-Hermite where d <= 2, 300 repetitions per
+    by analogy with docs/papers/two_stage.md §4's n >= 50 r); the excess by Gauss-Hermite where d <= 2, 300 repetitions per
     replicate so that a drawn setting runs in well under a minute."""
     from hypothesis import strategies as st
 
@@ -443,7 +443,7 @@ def _gmm_mean_risk(pretrain_factor):
 
 register(Claim(
     id="mest.spectral.mean_risk",
-    source=f"{PAPER}; spec §2 main theorem and §3a spectral pre-training [R]; framing [V]",
+    source=f"{PAPER}; docs/papers/two_stage.md §2 main theorem and §3a spectral pre-training [R]; framing [V]",
     statement="PCA span + OLS head: n E[excess] -> sigma^2 r + gamma sum_a w_a, "
               "w_a = lambda_a^2 sum_b beta_b^2 lambda_b/(lambda_b - lambda_a)^2, gamma = n/m",
     kind="estimate", regime=SPECTRAL_MEAN_REGIME,
@@ -459,7 +459,7 @@ register(Claim(
     assumption="x ~ N(0, diag(eigenvalues)) (PCA is rotation-equivariant), U_hat = top-r eigenvectors of the "
                "uncentred sample covariance, OLS head without intercept, exact excess (U w - U* b)^T Sigma (U w - U* b); "
                "sampler='wishart' draws the scatter matrices exactly (Bartlett). The limit A + γB is evaluated "
-               "with the exact finite-n OLS factor, A n/(n-r-1) + γB (n-1)/(n-r-1) (spec §3a, §4: 1.002 at "
+               "with the exact finite-n OLS factor, A n/(n-r-1) + γB (n-1)/(n-r-1) (docs/papers/two_stage.md §3a, §4: 1.002 at "
                "n = 2000, 1.027 at n = 50 r), and sizes are held to the spec's guidance",
     measured_label="n x mean excess test risk",
     plot=_mean_risk_plot(_linear_mc(_spectral_task), _spectral_A_B,
@@ -469,7 +469,7 @@ register(Claim(
 
 register(Claim(
     id="mest.factor.mean_risk",
-    source=f"{PAPER}; spec §2 and §3b factor model [R]",
+    source=f"{PAPER}; docs/papers/two_stage.md §2 and §3b factor model [R]",
     statement="factor model x = Bz + e, Gaussian-MLE span, posterior-mean features, OLS head: "
               "n E[excess] -> r sigma_eff^2 + gamma (d - r) W, W = s^4 sum_b c_b^2/(ell_b (ell_b + s^2))",
     kind="estimate", regime=FACTOR_MEAN_REGIME,
@@ -495,7 +495,7 @@ register(Claim(
 
 register(Claim(
     id="mest.gmm.mean_risk",
-    source=f"{PAPER}; spec §2 and §3c Gaussian mixture [R]",
+    source=f"{PAPER}; docs/papers/two_stage.md §2 and §3c Gaussian mixture [R]",
     statement="Gaussian mixture, EM means, posterior features, OLS head: n E[excess] -> tr(H_ww^-1 G_ww) "
               "+ gamma tr(S I_mu^-1) (blocks by Monte Carlo quadrature, 10^6 draws)",
     kind="estimate", regime=GMM_REGIME,
@@ -627,7 +627,7 @@ RATE_TOL = 0.05
 
 register(Claim(
     id="mest.spectral.rate",
-    source=f"{PAPER}; spec §2 (E ≈ A/n + B/m) and §5 (prior bound of Ge et al. 2023, rate shape [V]) [R]",
+    source=f"{PAPER}; docs/papers/two_stage.md §2 (E ≈ A/n + B/m) and §5 (prior bound of Ge et al. 2023, rate shape [V]) [R]",
     statement="at fixed gamma = n/m the mean excess risk of PCA + OLS falls as n^-1 (fitted log-log slope -1), "
               "faster than the prior bound's n^-1/2",
     kind="scaling", regime=RATE_REGIME,
@@ -644,7 +644,7 @@ register(Claim(
     alternative=lambda p: -0.5,
     alternative_label="the prior bound's slope -1/2 (sqrt(C_Phi/m) + sqrt(C_Psi/n), Ge et al. 2023)",
     seeds={"quick": 5, "full": 10},
-    assumption="3a defaults of spec §4, m = n/gamma on a doubling grid from n = 500 (every grid point above the "
+    assumption="3a defaults of docs/papers/two_stage.md §4, m = n/gamma on a doubling grid from n = 500 (every grid point above the "
                "spec's size guidance); one seed = one sweep, slope by least squares on the log of the mean excess "
                "over reps repetitions; the prediction is the slope of the finite-n prediction over the same grid",
     measured_label="fitted log-log slope of E[excess] against n",
@@ -792,7 +792,7 @@ LAW_TOL_REASON = ("0: the allowance is already in the prediction, the 95 % criti
 
 register(Claim(
     id="mest.spectral.law",
-    source=f"{PAPER}; spec §2 limit law and §3a [R]",
+    source=f"{PAPER}; docs/papers/two_stage.md §2 limit law and §3a [R]",
     statement="n * excess of PCA + OLS converges in law to sigma^2 chi^2_r + gamma sum_a w_a chi^2_1 "
               "(KS distance below the 95 % critical value)",
     kind="upper_bound", comparison="within", regime=SPECTRAL_LAW_REGIME,
@@ -816,7 +816,7 @@ register(Claim(
 
 register(Claim(
     id="mest.factor.law",
-    source=f"{PAPER}; spec §2 limit law and §3b [R]",
+    source=f"{PAPER}; docs/papers/two_stage.md §2 limit law and §3b [R]",
     statement="n * excess of the factor-model two-stage estimator converges in law to "
               "sigma_eff^2 chi^2_r + gamma W chi^2_(d-r) (KS distance below the 95 % critical value)",
     kind="upper_bound", comparison="within", regime=FACTOR_LAW_REGIME,
@@ -866,7 +866,7 @@ _FIN_HALF = stdtrit(4, 0.975) * _FIN_SD / math.sqrt(5 * 30000)
 
 register(Claim(
     id="mest.spectral.finite_sample",
-    source=f"{PAPER}; spec §3a exact finite-sample check [R]",
+    source=f"{PAPER}; docs/papers/two_stage.md §3a exact finite-sample check [R]",
     statement="for PCA + OLS at any n > r + 1, E[excess] = E[a(U_hat)] (1 + r/(n-r-1)) + sigma^2 r/(n-r-1) "
               "(Gaussian linear model conditional on U_hat)",
     kind="estimate", regime=FINITE_REGIME, role="consistency",
@@ -910,7 +910,7 @@ def _representation_measure(p, rng):
 
 register(Claim(
     id="mest.spectral.representation_term",
-    source=f"{PAPER}; spec §2 (tr(S Σ_pre)), §3a (Anderson 1963 eigenvector CLT) and §4 pieces [R]",
+    source=f"{PAPER}; docs/papers/two_stage.md §2 (tr(S Σ_pre)), §3a (Anderson 1963 eigenvector CLT) and §4 pieces [R]",
     statement="m E[a(U_hat)] -> sum_a w_a: the representation part of the excess (best head on U_hat) "
               "is tr(S Sigma_pre)/m",
     kind="estimate", regime=REPR_REGIME,

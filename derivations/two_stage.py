@@ -1,6 +1,6 @@
 r"""Two-stage M-estimation asymptotics for pre-training (Tinati & Tu, arXiv 2603.27631, COLT 2026).
 
-Spec: ``two_stage.md`` sections 2-5, every formula tagged [R] (derived from first principles; only the
+``docs/papers/two_stage.md`` §2-§5, every formula tagged [R] (derived from first principles; only the
 abstract of the paper was checked).  Pre-training fits :math:`\hat\theta_m` on ``m`` unlabelled points,
 the head :math:`\hat w_n` is the OLS fit of a linear probe on ``n`` labelled points, and with
 :math:`\gamma = \lim n/m`

@@ -1,4 +1,4 @@
-"""Monte Carlo of two-stage M-estimators (Tinati & Tu case studies, spec ``two_stage.md`` 3a-3c).
+"""Monte Carlo of two-stage M-estimators (Tinati & Tu case studies, ``docs/papers/two_stage.md`` §3a-§3c).
 
 * :mod:`.linear` — PCA span (3a) and factor-model MLE with posterior-mean features (3b), OLS head,
   exact excess risk; data-level or exact scatter-matrix (Wishart) sampling.

@@ -1,4 +1,4 @@
-r"""Two-stage estimator of the Gaussian-mixture case study (spec 3c).
+r"""Two-stage estimator of the Gaussian-mixture case study (docs/papers/two_stage.md §3c).
 
 Data: :math:`z\sim\mathrm{Cat}(\pi)`, :math:`x|z=k\sim N(\mu_k,I_d)`; labels :math:`y = \beta_z+\nu`,
 :math:`\nu\sim N(0,\sigma_\nu^2)`.  Known :math:`\pi` and identity covariance; only the means are estimated.

@@ -1,4 +1,4 @@
-r"""Two-stage estimators of the linear-Gaussian case studies (spec 3a spectral, 3b factor model).
+r"""Two-stage estimators of the linear-Gaussian case studies (docs/papers/two_stage.md §3a spectral, §3b factor model).
 
 Both tasks are jointly Gaussian: :math:`x\sim N(0,\Sigma)` and :math:`y = \theta^{\star\top}x + \epsilon` with
 :math:`\epsilon\sim N(0,\sigma^2_{\rm res})` independent of ``x``.  They differ in how the data are generated
