@@ -1,7 +1,7 @@
 """Huang, Wen, Chi, Liang — MAE vs contrastive learning on a one-layer softmax ViT (``vit.*``).
 
 Binds :mod:`derivations.vit` (closed forms) to :mod:`simulations.vit` (exact full-batch GD on a fixed set
-of images and masks).  Concrete choices implemented (spec section 6): softmax over all P keys (masked keys
+of images and masks).  Concrete choices implemented (docs/papers/vit.md §6): softmax over all P keys (masked keys
 carry value 0), i.i.d. Bernoulli(gamma) masks with gamma = 0.5, unnormalised 1/2-sum MAE loss averaged over
 images, pi_k = 1/K, zero initialisation, row-major contiguous areas (global area first; the second cluster
 uses the transposed grid), z = 1 unless a claim says otherwise; CL = InfoNCE between two masked views with
@@ -35,10 +35,10 @@ SOURCE = "Huang, Wen, Chi, Liang, ICLR 2025 (arXiv 2403.02233)"
 MAE_ASSUMPTION = ("one-layer softmax attention in the exact (Phi, Upsilon) parametrisation; softmax over all P "
                   "keys; Bernoulli(gamma) masks, a fixed set of `masks` masks per cluster image; MAE loss "
                   "1/2 sum over masked patches, mean over images; pi_k = 1/K; z = 1; Q = 0 at start; "
-                  "full-batch GD in float64; spec 2.1-2.2, 6.")
+                  "full-batch GD in float64; docs/papers/vit.md §2.1-§2.2, §6.")
 CL_ASSUMPTION = ("InfoNCE (tau = 0.5, B images, other images' second views as negatives) between two "
                  "Bernoulli(gamma)-masked views, representation = pooled attention output with query e_p, no "
-                 "head; spec 2.3 and 6.10 (our instantiation, not necessarily the paper's).")
+                 "head; docs/papers/vit.md §2.3 and §6.10 (our instantiation, not necessarily the paper's).")
 
 
 # ------------------------------------------------------------------------------- shared runs
@@ -80,7 +80,7 @@ GLOBAL_MAJORITY = Constraint("global_area_majority", lambda p: 2 * p["C_global"]
                              "2 C_global >= P (the global area covers at least half of the image)",
                              ("P", "C_global"))
 SMALL_STEP = Constraint("small_step", lambda p: p["eta"] <= 2.0,
-                        "eta <= 2 (spec 6.7: eta small; GD then follows the gradient flow, T* ~ 1/eta)", ("eta",))
+                        "eta <= 2 (docs/papers/vit.md §6.7: eta small; GD then follows the gradient flow, T* ~ 1/eta)", ("eta",))
 
 
 def _exact_ratio(p) -> float:
@@ -243,13 +243,13 @@ def plot_attention_maps(p, rngs):
 
 register(Claim(
     id="vit.mae.own_area_attention",
-    source=f"{SOURCE}, MAE theorem (T-MAE-1 of the spec) [V qualitative, R quantitative]",
+    source=f"{SOURCE}, MAE theorem (docs/papers/vit.md §4 T-MAE-1) [V qualitative, R quantitative]",
     statement="After MAE training (a step budget past the derived T*) every masked local patch puts at least "
               "1 - eps = 0.9 of its attention on its own area (conditional mean over masks).",
     kind="qualitative", comparison="within", regime=MAE_HEADLINE_REGIME,
     predict=lambda p: (1 - p["eps"], 1.0),
     measure=_own_area_measure, tolerance=0.0,
-    tolerance_reason="0 around the band [1 - eps, 1]: eps is the theorem's own precision (spec T-MAE-1 pass "
+    tolerance_reason="0 around the band [1 - eps, 1]: eps is the theorem's own precision (docs/papers/vit.md §4 T-MAE-1 pass "
                      "criterion), so no further slack is added.",
     negative_control=lambda p: _unconditioned_cap(p),
     negative_label="own-area attention stops at the unconditioned cap 1 - gamma^(C_local - 1) (0.75 at "
@@ -304,7 +304,7 @@ register(Claim(
 ))
 
 
-# ------------------------------------------------------------------- initial rates (spec 3.2)
+# ------------------------------------------------------------------- initial rates (docs/papers/vit.md §3.2)
 def _first_step(p, rng):
     b = _mae_batch(p, rng)
     g = b.geometry
@@ -337,7 +337,7 @@ RATE_ROLE = ("Consistency: the derived rate is the exact expectation over Bernou
 
 register(Claim(
     id="vit.mae.initial_rate_target",
-    source=f"{SOURCE}, phase analysis; spec 3.2 [D: our exact form of the leading-order rate]",
+    source=f"{SOURCE}, phase analysis; docs/papers/vit.md §3.2 [D: our exact form of the leading-order rate]",
     statement="At Q = 0 the target FP correlation of a masked local query grows at the derived exact rate "
               "pi gamma z^3 E[(n_a/P)(1 - 2 n_a/P + sum_c n_c^2/P^2)] per unit eta.",
     kind="estimate", regime=RATE_REGIME, role="consistency",
@@ -347,21 +347,21 @@ register(Claim(
     negative_label="the exact form with the masked query counted among its area's visible patches "
                    "(n_a ~ Bin(C_local, 1 - gamma))",
     alternative=lambda p: _rate(p, "target", leading=True),
-    alternative_label="spec 3.2 leading order pi gamma (1-gamma) (C/P) z^3",
+    alternative_label="docs/papers/vit.md §3.2 leading order pi gamma (1-gamma) (C/P) z^3",
     seeds={"quick": 20, "full": 20}, assumption=MAE_ASSUMPTION + " " + RATE_ROLE,
     measured_label="first-step Delta Phi_target / eta, mean over local queries",
 ))
 
 register(Claim(
     id="vit.mae.initial_rate_global",
-    source=f"{SOURCE}, phase I 'decoupling global FP correlations'; spec 3.2 [D: our exact form]",
+    source=f"{SOURCE}, phase I 'decoupling global FP correlations'; docs/papers/vit.md §3.2 [D: our exact form]",
     statement="At Q = 0 the global FP correlation of a masked local query falls at the derived exact rate "
               "-pi gamma z^3 E[(n_1/P)((n_1+n_a)/P - sum_c n_c^2/P^2)] per unit eta.",
     kind="estimate", regime=RATE_REGIME, role="consistency",
     predict=lambda p: _rate(p, "global"),
     measure=lambda p, rng: _first_step(p, rng)[1], tolerance=RATE_TOL, tolerance_reason=RATE_TOL_REASON,
     negative_control=lambda p: _rate(p, "global", leading=True),
-    negative_label="spec 3.2 leading order -pi gamma (1-gamma)^2 (C1/P)^2 z^3 (21-23 % off; the nearer "
+    negative_label="docs/papers/vit.md §3.2 leading order -pi gamma (1-gamma)^2 (C1/P)^2 z^3 (21-23 % off; the nearer "
                    "slip of counting the masked query as visible is only 3.6 % off at P = 64, inside the Monte "
                    "Carlo tolerance)",
     seeds={"quick": 20, "full": 20}, assumption=MAE_ASSUMPTION + " " + RATE_ROLE,
@@ -481,7 +481,7 @@ PHASE1_FINDING = ("fitted slope of A_1^-2 over phase I is {} of 2 eta pi gamma z
 
 register(Claim(
     id="vit.mae.phase1_law",
-    source=f"{SOURCE}, phase I; spec 3.3 heuristic A_1^-2(t) = A_1^-2(0) + 2 eta z^2 t (ours, with pi gamma "
+    source=f"{SOURCE}, phase I; docs/papers/vit.md §3.3 heuristic A_1^-2(t) = A_1^-2(0) + 2 eta z^2 t (ours, with pi gamma "
            "z^4 made explicit) [D]",
     statement="During phase I the global-area attention of masked local queries follows "
               "A_1(t)^-2 = A_1(0)^-2 + 2 eta pi gamma z^4 t (slope ratio measured/derived = 1).",
@@ -612,7 +612,7 @@ register(Claim(
     negative_control=lambda p: 1.0,
     negative_label="the asymptotic boundary Delta_hat = 0 (C_global^2 = P C_local)",
     alternative=lambda p: 1.0 / (1.0 - p["gamma"]),
-    alternative_label="boundary of the spec 3.2 leading-order rates, x = 1/(1-gamma)",
+    alternative_label="boundary of the docs/papers/vit.md §3.2 leading-order rates, x = 1/(1-gamma)",
     seeds={"quick": 8, "full": 8},
     assumption=MAE_ASSUMPTION + " Both crossings located by log-linear interpolation on the same C_global grid. "
     "Consistency: the measured first-step ratio is a Monte Carlo estimate of the derived exact ratio, so this "
@@ -629,7 +629,7 @@ GLOBAL_DOMINANT = Constraint("global_area_dominant", lambda p: p["C_global"] >= 
                              "area is several local areas large, so the head start is not within mask noise)",
                              ("C_global", "C_local"))
 ENOUGH_MASKS = Constraint("enough_masks", lambda p: p["masks"] >= 256,
-                          "masks >= 256 (spec 7: T* is insensitive to the number of masks only beyond ~256; "
+                          "masks >= 256 (docs/papers/vit.md §7: T* is insensitive to the number of masks only beyond ~256; "
                           "fewer leave the slowest query's conditional attention noisy, T*_local/T*_global "
                           "then varies by +-0.16 per run)", ("masks",))
 _ORDER_PARAMS = _geometry((32, 64), (16, 32), (4, 4), (1, 2)) + _training(masks=(256, 256))
@@ -639,7 +639,7 @@ _ORDER_PARAMS = [q if q.name != "gamma" else Param("gamma", 0.5, 0.5, kind="floa
                                                    low_open=True, high_open=True, search=(0.5, 0.75), doc=q.doc)
                  for q in _ORDER_PARAMS]
 ORDER_MASKING = Constraint("masking_ratio", lambda p: p["gamma"] >= 0.5,
-                           "gamma >= 0.5 (spec 6.4's masking ratios 0.5 and 0.75); below it the time-scale "
+                           "gamma >= 0.5 (docs/papers/vit.md §6.4's masking ratios 0.5 and 0.75); below it the time-scale "
                            "statements can fail at P <= 36 (falsification search: T*_local/T*_global = 0.83-0.91 "
                            "at P=36, C_global=30, C_local=3, gamma=0.3; T_2's slope 1.10-1.13 at P=25, "
                            "C_global=13, gamma=0.3)", ("gamma",))
@@ -667,7 +667,7 @@ register(Claim(
     negative_control=lambda p: math.sqrt(p["C_global"] / p["C_local"]),
     negative_label="the sharpened ratio at half its exponent: T*_local/T*_global >= (C_global/C_local)^(1/2)",
     alternative=lambda p: p["C_global"] / p["C_local"],
-    alternative_label="spec T-MAE-3 heuristic T*_local/T*_global >= P^(kappa_s-kappa_c) = C_global/C_local",
+    alternative_label="docs/papers/vit.md §4 T-MAE-3 heuristic T*_local/T*_global >= P^(kappa_s-kappa_c) = C_global/C_local",
     seeds={"quick": 6, "full": 6}, assumption=MAE_ASSUMPTION + " Regime restated after a falsification search: "
     "with a small masking ratio (gamma = 0.3) and a global area of 30 of 36 patches the local areas converge "
     "first (T*_local/T*_global = 0.83-0.91), so the regime keeps the spec's masking ratios gamma >= 0.5.",
@@ -680,7 +680,7 @@ ORDER_RATIO_FINDING = ("T*_local/T*_global is {} at {}, not C_global/C_local = {
 
 register(Claim(
     id="vit.mae.learning_order_ratio",
-    source=f"{SOURCE}; spec T-MAE-3 heuristic T*_local/T*_global ~ P^(kappa_s-kappa_c) = C_global/C_local "
+    source=f"{SOURCE}; docs/papers/vit.md §4 T-MAE-3 heuristic T*_local/T*_global ~ P^(kappa_s-kappa_c) = C_global/C_local "
            "(ours, a sharpening of the theorem) [D/R]",
     statement="T*_local / T*_global equals C_global / C_local within a factor 3.",
     kind="estimate", regime=ORDER_REGIME,
@@ -832,7 +832,7 @@ register(Claim(
     alternative=lambda p: 0.0, alternative_label="T_2 does not grow with P/C_local (slope <= 0)",
     seeds={"quick": 5, "full": 5}, assumption=MAE_ASSUMPTION + " Sweep of C_local at fixed P and C_global. "
     "Regime restated after falsification searches: at 128 masks one seed's slope reached 1.006 under a fresh "
-    "root, so the regime keeps masks >= 256 (spec 7); with 256 masks the search then refuted the bound at small "
+    "root, so the regime keeps masks >= 256 (docs/papers/vit.md §7); with 256 masks the search then refuted the bound at small "
     "masking ratios (slope 1.13 [1.03, 1.23] at P=25, C_global=13, C_locals=[3, 4, 6, 12], gamma=0.3; "
     "inconclusive at 0.375), so it keeps the spec's gamma >= 0.5.",
     measured_label="log-log slope of T_2 vs P/C_local",
@@ -845,7 +845,7 @@ TSTAR_SCALING_FINDING = ("slope of T* vs P/C_local is {}, while T_2 carries 0.79
 
 register(Claim(
     id="vit.mae.tstar_scaling",
-    source=f"{SOURCE}; spec T-MAE-4 sharpening T* proportional to P/C_local (ours) [D/R]",
+    source=f"{SOURCE}; docs/papers/vit.md §4 T-MAE-4 sharpening T* proportional to P/C_local (ours) [D/R]",
     statement="T* grows proportionally to P/C_local: fitted log-log slope 1 +- 0.3.",
     kind="scaling", regime=SCALING_REGIME,
     predict=lambda p: D.TSTAR_EXPONENT, measure=_slope_measure(1), tolerance=0.3,
@@ -895,7 +895,7 @@ _ETA_PARAMS = (_geometry((32, 64), (16, 32), (4, 4), (1, 2)) + _training()
                + [Param("etas", [0.5, 1.0, 2.0], [0.5, 1.0, 2.0], kind="floats", low=0.0, high=4.0,
                         low_open=True, length=(2, 6), search=(0.5, 2.0), doc="step sizes swept")])
 ETA_REGIME = _mae_regime(_ETA_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER,
-                                       Constraint("eta_sweep", _etas_ok, "0 < etas <= 2 (eta small, spec 6.7) "
+                                       Constraint("eta_sweep", _etas_ok, "0 < etas <= 2 (eta small, docs/papers/vit.md §6.7) "
                                                   "spanning a factor >= 2 (the slope's lever arm)", ("etas",))))
 
 register(Claim(
@@ -946,7 +946,7 @@ UPS_FINDING = ("max|Upsilon|/max|Phi| at T* is {}; below 0.1 only for C_local >=
 
 register(Claim(
     id="vit.mae.upsilon_small",
-    source=f"{SOURCE}; spec T-Upsilon sharpening (ours) [R]",
+    source=f"{SOURCE}; docs/papers/vit.md §4 T-Upsilon sharpening (ours) [R]",
     statement="PP correlations stay negligible: max|Upsilon| / max|Phi| <= 0.1 at T*.",
     kind="upper_bound", regime=UPS_REGIME,
     predict=lambda p: 0.1, measure=_ups_measure, tolerance=0.0,

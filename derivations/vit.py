@@ -5,7 +5,7 @@ constants.  Symbols: ``P`` patches, ``C1`` the global-area size, ``C`` the local
 masking ratio, ``z`` the (constant) per-area scalar, ``eta`` the step size, ``K`` the number of clusters
 (each with weight ``pi = 1/K``), ``t`` the step.
 
-Conventions are those of the spec (sections 2-3): softmax over all ``P`` keys (masked keys carry value
+Conventions are those of docs/papers/vit.md §2-§3: softmax over all ``P`` keys (masked keys carry value
 0), i.i.d. Bernoulli(gamma) masks, MAE loss ``1/2 sum_{p in M} ||F_p - X_p||^2`` averaged over images,
 zero initialisation.  Everything here is a function of parameters only.
 """
@@ -48,7 +48,7 @@ def information_gap():
     """``Delta = 2 kappa_s - kappa_c - 1`` with ``C_1 = P^kappa_s`` and ``C_loc = P^kappa_c``.
 
     ``P^Delta = (C_1/P)^2 / (C_loc/P)``: the initial pull of a masked local query away from the global
-    area over its pull toward its own area (spec section 1, [R]).
+    area over its pull toward its own area (docs/papers/vit.md §1, [R]).
     """
     kappa_s, kappa_c = symbols()["kappa_s"], symbols()["kappa_c"]
     return 2 * kappa_s - kappa_c - 1
@@ -83,7 +83,7 @@ def initial_rates(query: str = "local", own_counted_visible: bool = False):
     At zero initialisation every key has attention ``1/P``, so the area attention of a masked query is
     ``A_b = n_b / P`` with ``n_b`` the visible patches of area ``b`` (``n_own ~ Bin(C_own - 1, 1-gamma)``,
     the query itself being masked; ``n_b ~ Bin(C_b, 1-gamma)`` otherwise, all independent).  From the
-    exact gradient (spec 3.1) with ``g_pq = a_pq <F_p - X_p, X~_q - F_p>``:
+    exact gradient (docs/papers/vit.md §3.1) with ``g_pq = a_pq <F_p - X_p, X~_q - F_p>``:
 
     .. math::
         \\frac{\\Delta\\Phi_{\\rm target}}{\\eta} = \\pi\\gamma z^3\\,
@@ -128,7 +128,7 @@ def initial_rates(query: str = "local", own_counted_visible: bool = False):
 
 
 def leading_rates():
-    """The leading orders of spec 3.2: target ``pi gamma (1-gamma) (C/P) z^3``, global
+    """The leading orders of docs/papers/vit.md §3.2: target ``pi gamma (1-gamma) (C/P) z^3``, global
     ``-pi gamma (1-gamma)^2 (C1/P)^2 z^3`` (the own area counted with ``C`` visible candidates)."""
     P, C1, C, gamma, z, eta, K, t = _geometry()
     pi = 1 / K
@@ -236,7 +236,7 @@ ETA_EXPONENT = -1.0         # eta T* is invariant in eta
 
 # ---------------------------------------------------------------------------------------- optimum
 def optimal_loss():
-    """Population infimum of the MAE loss (spec 2.2) for identical clusters with constant ``z``:
+    """Population infimum of the MAE loss (docs/papers/vit.md §2.2) for identical clusters with constant ``z``:
 
     .. math::  \\mathcal L^* = \\tfrac12\\big(C_1\\gamma^{C_1} + (P-C_1)\\gamma^{C_{loc}}\\big)z^2 ,
 

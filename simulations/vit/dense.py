@@ -3,7 +3,7 @@
 Features :math:`v_{k,j}` are the first :math:`F` standard basis vectors of :math:`\\mathbb R^d` and positions
 :math:`e_p` the last :math:`P` (:math:`d=F+P`).  A sample's tokens are :math:`z_q=\\tilde X_q+e_q`, the
 scores :math:`e_p^\\top Qz_q`, the output :math:`F_p=\\sum_q a_{p\\to q}\\tilde X_q`.  The gradient uses the
-per-key scalar of the spec (section 3.1), for an upstream gradient :math:`R_p=\\partial\\ell/\\partial F_p`:
+per-key scalar of docs/papers/vit.md §3.1, for an upstream gradient :math:`R_p=\\partial\\ell/\\partial F_p`:
 
 .. math::  g_{p,q}=a_{p\\to q}\\langle R_p,\\ \\tilde X_q-F_p\\rangle,\\qquad
            \\nabla_Q\\ell=\\sum_{p}\\sum_q g_{p,q}\\,e_p z_q^\\top .
