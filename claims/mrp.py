@@ -1,6 +1,6 @@
 """Claims of Pan, Zhou & Yan (MRP vs SL on multi-view data) and of the Allen-Zhu & Li SL baseline.
 
-Spec: shared/spec/mrp.md, section 4.4 (C1-C12) with the sanity/ablation checks.  Every claim runs one
+Spec: docs/papers/mrp.md §4.4 (C1-C12) with the sanity/ablation checks.  Every claim runs one
 replicate of exact full-batch GD in float64 on the spec's networks at a small size.
 
 Shared runs.  The claims of a family measure different quantities of the same training run: replicate
@@ -20,14 +20,14 @@ Deviations from the spec, stated in every claim's ``assumption``:
 * Gaussian noise only on the noise patches (sigma_p = 0 on the feature patches, sigma_n = 0.04) and
   projected off span(V), feature noise gamma = 0: at d = 128 the noise a winning kernel collects from its
   own feature patches fires the losing view's patches (measured: the loser catches up), which the
-  large-d limit of the theory removes (spec 8);
-* rho_w = 0.03 (spec 0.1), mu = 0.02 (about one single-view training sample per class, AZL's
-  mu N / k = k^0.2), off-class sparsity s = 3 (spec 2: with fewer off-class features the weak view alone
+  large-d limit of the theory removes (docs/papers/mrp.md §8);
+* rho_w = 0.03 (docs/papers/mrp.md §1.1: 0.1), mu = 0.02 (about one single-view training sample per class, AZL's
+  mu N / k = k^0.2), off-class sparsity s = 3 (docs/papers/mrp.md §1.1: 2; with fewer off-class features the weak view alone
   classifies the single-view samples of a class that learned the other view);
-* SL: q = 6, m = 6 (8 at the full tier, k = 20: see the event constraint), sigma_0 = 0.012 (spec: q = 3, sigma_0 = 1/k puts Lambda^(0) above varrho), measured at
+* SL: q = 6, m = 6 (8 at the full tier, k = 20: see the event constraint), sigma_0 = 0.012 (docs/papers/mrp.md §7: q = 3, sigma_0 = 1/k puts Lambda^(0) above varrho), measured at
   the first step at which every multi-view training sample is classified correctly (the end of AZL's
   feature-learning phase, before the single-view samples are memorised);
-* MRP: q = 3, sigma_0 = 0.03, teacher = a fixed random encoder of init scale sigma_T = 0.15 (spec 7's
+* MRP: q = 3, sigma_0 = 0.03, teacher = a fixed random encoder of init scale sigma_T = 0.15 (docs/papers/mrp.md §7's
   fixed-teacher ablation; with the stop-gradient and EMA teachers the pooled objective has no fixed
   point, and the exact least-squares decoder scale removes the growth, see docs/mrp_study.md), decoder b = 1, the loss averaged
   over the mask in closed form, a fixed budget of T_pre steps.
@@ -50,11 +50,11 @@ from theorycheck.runner import replicate_identity
 from theorycheck.registry import register, register_bench
 from theorycheck.verdict import Tolerance
 
-SOURCE_AZL = "Allen-Zhu & Li 2020 (arXiv 2012.09816) Thm 1 via Pan-Zhou-Yan 2023 (arXiv 2206.03826); spec 4.1 [M], 4.4"
-SOURCE_MRP = "Pan, Zhou & Yan 2023 (arXiv 2206.03826) Thm 1/2; spec 4.2-4.4 [V qualitative, M/R quantitative]"
-DATA_ASSUMPTION = ("Data: C_p = 2, s = 3 (spec 2), features = first 2k basis vectors, gamma = 0, Gaussian noise "
+SOURCE_AZL = "Allen-Zhu & Li 2020 (arXiv 2012.09816) Thm 1 via Pan-Zhou-Yan 2023 (arXiv 2206.03826); docs/papers/mrp.md §4.1 [M], §4.4"
+SOURCE_MRP = "Pan, Zhou & Yan 2023 (arXiv 2206.03826) Thm 1/2; docs/papers/mrp.md §4.2-§4.4 [V qualitative, M/R quantitative]"
+DATA_ASSUMPTION = ("Data: C_p = 2, s = 3 (docs/papers/mrp.md §1.1: 2), features = first 2k basis vectors, gamma = 0, Gaussian noise "
                    "only on noise patches (sigma_p = 0, sigma_n = 0.04) and projected off span(V), rho_w = "
-                   "0.03 (spec 0.1), mu = 0.02; exact full-batch GD in float64.")
+                   "0.03 (docs/papers/mrp.md §1.1: 0.1), mu = 0.02; exact full-batch GD in float64.")
 SL_ASSUMPTION = (" SL: AZL net, m = 6 (full tier 8), q = 6, sigma_0 = 0.012, eta = 8, measured at the first step at which "
                  "every multi-view training sample is classified correctly (or T).")
 MRP_ASSUMPTION = (" MRP (feature target): distillation from a random teacher. km kernels, q = 3, sigma_0 = 0.03, "
@@ -63,7 +63,7 @@ MRP_ASSUMPTION = (" MRP (feature target): distillation from a random teacher. km
                   "the student copies features its teacher was born with; "
                   "pooled decoder b = 1, theta = 0.25, loss averaged over the mask in closed form, eta_pre = "
                   "2 for T_pre = 150 steps; fine-tuning: linear head u (init 0) and encoder trained jointly "
-                  "by CE, eta = 2, 150 steps. Pixel target (target=pixels, spec 2.5): no teacher; the same km "
+                  "by CE, eta = 2, 150 steps. Pixel target (target=pixels, docs/papers/mrp.md §2.5): no teacher; the same km "
                   "kernels with sum pooling over the visible patches and a linear decoder U (init 0) predicting "
                   "every masked patch, trained jointly by exact full-batch GD on the loss averaged over the "
                   "Bernoulli(theta) mask in closed form (derivations/mrp_pixel.py), sigma_0 = 0.03 (no feature "
@@ -120,7 +120,7 @@ MRP_PARAMS = [
     Param("T_ft", 150, 300, kind="int", low=1, high=20000, search=(100, 300), doc="fine-tuning step budget"),
     Param("target", "features", "features", kind="choice", choices=TARGETS, search=("features",),
           doc="what the masked patches are reconstructed as: a teacher's features (distillation from a random "
-              "teacher) or their pixels (spec 2.5: an auto-encoder with no teacher)"),
+              "teacher) or their pixels (docs/papers/mrp.md §2.5: an auto-encoder with no teacher)"),
     # pixel target: decided on a pilot at root 12345 (k = 6, sigma0 = 0.03: coverage 1.0 by step 150 in 4 of 4
     # runs; sigma0 = 0.01 captured 1-2 features of 12 in 150 steps); the signal scales with the feature
     # patches' share C_p / P of the masked content, hence the large step
@@ -465,7 +465,7 @@ def _mrp_extras(o, names=MRP_EXTRAS) -> dict:
     return {e: _clean(o[e]) for e in names if e in o}
 
 
-# ------------------------------------------------------------------ SL claims (AZL Thm 1, spec C1-C5, C11, C12)
+# ------------------------------------------------------------------ SL claims (AZL Thm 1, docs/papers/mrp.md §4.4 C1-C5, C11, C12)
 def _one_view(p, rng):
     o = run_sl(p, rng)
     return _proportion(o["n_one_view"], p["k"], _sl_extras(o))
@@ -502,7 +502,7 @@ _sl_claim(
     "mrp.sl.lottery",
     "The lottery: the view SL learns first (the larger correlation at the measurement point) is the one "
     "with the larger initial correlation, on classes with a relative initial gap >= 10 %: agreement >= 0.8 "
-    "(spec C2).",
+    "(docs/papers/mrp.md §4.4 C2).",
     1.0, 0.2, 0.6, "near miss: the init decides only 3 classes in 5 (0.6 +- 0.2)",
     "P[learned view = argmax_l Lambda^(0)]", _lottery,
     "+-0.2: the spec's stated precision for C2 (>= 0.8 on classes with a gap >= 10 %; the tensor-power lemma "
@@ -517,12 +517,12 @@ def _single_view(p, rng):
 
 SINGLE_VIEW = _coverage_claim(
     "mrp.sl.single_view_accuracy",
-    "AZL Thm 1 at finite k (spec C3 with spec 8's accounting): SL single-view test accuracy equals SL's view "
+    "AZL Thm 1 at finite k (docs/papers/mrp.md §4.4 C3 with the accounting of §8): SL single-view test accuracy equals SL's view "
     "coverage c = (1 + f_2 - f_0)/2 (one-view classes classify half of their single-view samples, two-view "
     "classes all); AZL's limit f_2 -> 0 gives 1/2, which k = 6 does not reach (f_2 ~ 0.2).",
     sv_from_coverage, weak_view_half, NEAR_MISS_WEAK_VIEW,
     "single-view test accuracy", _single_view, interval="wilson_cluster",
-    source_note=" [ours: the finite-k form of C3, spec 8]")
+    source_note=" [ours: the finite-k form of C3, docs/papers/mrp.md §8]")
 
 
 def _accounting(p, rng):
@@ -541,7 +541,7 @@ _sl_claim(
     "P[classified = strong view learned] on single-view test samples", _accounting,
     "+-0.1: the theory's bound is 0.5 (1 + o(1)) with margin -1/polylog k; the weak view (rho_w = 0.03) and "
     "the off-class features (s = 3) decide a sample against its strong view only through such o(1) terms",
-    interval="wilson_cluster", source_note=" [ours: the accounting of spec 8]",
+    interval="wilson_cluster", source_note=" [ours: the accounting of docs/papers/mrp.md §8]",
     alternative=lambda p: 0.5, alternative_label="no mechanism: classification independent of the learned "
                                                   "views (1/2)")
 
@@ -553,7 +553,7 @@ def _multi_view(p, rng):
 
 _sl_claim(
     "mrp.sl.multi_view_accuracy",
-    "AZL Thm 1: SL multi-view test accuracy >= 0.97 (spec C4).",
+    "AZL Thm 1: SL multi-view test accuracy >= 0.97 (docs/papers/mrp.md §4.4 C4).",
     1.0, 0.03, 0.9, "near miss: a multi-view error of 10 % (0.9 +- 0.03)", "multi-view test accuracy",
     _multi_view, "+-0.03: the spec's stated precision of 1 - e^{-Omega(log^2 k)} at small k (>= 0.97)",
     interval="wilson_cluster", alternative=lambda p: 0.5, alternative_label="the single-view limit 1/2",
@@ -570,7 +570,7 @@ def _err_over_mu(p, rng):
 
 _coverage_claim(
     "mrp.sl.error_over_mu",
-    "AZL Thm 1 at finite k (spec C5): on AZL's event (every class captured a view) SL test error on D = "
+    "AZL Thm 1 at finite k (docs/papers/mrp.md §4.4 C5): on AZL's event (every class captured a view) SL test error on D = "
     "(1 - mu) D_m + mu D_s over mu equals 1 - c_E, with c_E = (1 + f_2)/2 SL's view coverage on that event "
     "(the limit f_2 -> 0 gives AZL's 1/2).",
     error_over_mu_from_coverage, weak_view_half_error,
@@ -607,12 +607,12 @@ _coverage_claim(
 POWER_METHOD = _sl_claim(
     "mrp.sl.power_method",
     "Before saturation the winning correlation follows the tensor-power recursion c_{t+1} = c_t + eta C "
-    "c_t^(q-1): the log-log slope of the increment against c_t is q - 1 (spec C11, spec 5).",
+    "c_t^(q-1): the log-log slope of the increment against c_t is q - 1 (docs/papers/mrp.md §4.4 C11, docs/papers/mrp.md §5).",
     lambda p: p["q"] - 1.0, 0.25, lambda p: p["q"] - 2.0, "exponent off by one (q - 2 +- 0.25)",
     "fitted exponent of c_{t+1} - c_t against c_t",
     lambda p, rng: _report(run_sl(p, rng), "exponent", SL_EXTRAS + ("n_exponent",)),
     "+-0.25: the loss factor 1 - logit_y drifts as the class is fitted, which bends the log-log fit",
-    kind="scaling", role="consistency", source_note="; tensor-power lemma, spec 5 [M]",
+    kind="scaling", role="consistency", source_note="; tensor-power lemma, docs/papers/mrp.md §5 [M]",
     extra_assumption=" Per class the winning (kernel, view) correlation from step 0 to its first crossing "
                      "of varrho/2; median over classes. A consistency check of the simulator: with gamma = 0, no "
                      "feature-patch noise and the patch noise projected off span(V), the projected gradient is "
@@ -630,7 +630,7 @@ def _ensemble_measure(p, rng):
 ENSEMBLE = _coverage_claim(
     "mrp.sl.ensemble",
     "AZL Thm 2 at finite k: averaging K independently initialised SL models classifies a single-view sample "
-    "unless every model missed its strong view: accuracy 1 - (1 - c)^K with c SL's view coverage (spec C12; "
+    "unless every model missed its strong view: accuracy 1 - (1 - c)^K with c SL's view coverage (docs/papers/mrp.md §4.4 C12; "
     "c = 1/2 gives AZL's 1 - 2^-K).",
     ensemble_from_coverage, sv_from_coverage,
     "no ensemble gain: the averaged models classify what one model does, c (one model fewer, 1 - (1 - c)^(K-1) "
@@ -657,7 +657,7 @@ ENSEMBLE = _coverage_claim(
 
 _coverage_claim(
     "mrp.ablation.mu_zero",
-    "Ablation (spec 4.4): with mu = 0 the training set has no single-view samples, and SL's single-view "
+    "Ablation (docs/papers/mrp.md §4.4): with mu = 0 the training set has no single-view samples, and SL's single-view "
     "accuracy is still its view coverage c measured with mu = 0.02: the gap comes from the lottery, not from "
     "the single-view training samples.",
     sv_from_coverage, weak_view_half, NEAR_MISS_WEAK_VIEW, "single-view test accuracy, mu = 0",
@@ -693,7 +693,7 @@ _sl_claim(
     "mrp.sl.noise_memorisation",
     "AZL Thm 1: SL reaches 100 % training accuracy by memorising noise: of the single-view training samples "
     "its learned features cannot fit (one-view class, strong view the unlearned one), the fraction "
-    "classified correctly only through their noise patches is about 1 (>= 0.7, spec C13).",
+    "classified correctly only through their noise patches is about 1 (>= 0.7, docs/papers/mrp.md §4.4 C13).",
     1.0, 0.3, 0.3, "near miss: fitted by noise in fewer than a third (0.3 +- 0.3)",
     "fraction of the feature-unfittable single-view training samples fitted by noise", _memorised,
     "+-0.3: the spec's threshold for C13 (>= 0.7): losers that grew part of the way to varrho fit a few of "
@@ -703,13 +703,13 @@ _sl_claim(
     regime=sl_regime(stop_at={"quick": "fit", "full": "fit", "search": ("fit",)}, **MEMORY_DATA),
     event_label="the run has a single-view training sample that its learned features cannot fit (one-view class, "
                 "strong view the unlearned one): the samples the statement is about",
-    seeds={"quick": 8, "full": 8}, source_note=" [ours: the memorisation test of spec C13]",
+    seeds={"quick": 8, "full": 8}, source_note=" [ours: the memorisation test of docs/papers/mrp.md §4.4 C13]",
     extra_assumption=MEMORY_ASSUMPTION + " Measured at the first step with every training sample fitted (or "
                      "T); a sample is fitted by noise when it is classified correctly but not once its noise "
                      "patches are zeroed.")
 
 
-# ------------------------------------------------------------------ MRP claims (Thm 1/2, spec C6-C10)
+# ------------------------------------------------------------------ MRP claims (Thm 1/2, docs/papers/mrp.md §4.4 C6-C10)
 MRP_PRECISION = "the spec's stated precision of MRP Thm 1/2's 1 - e^{-Omega(log^2 k)} at small k"
 
 
@@ -721,14 +721,14 @@ def _coverage(p, rng):
 COVERAGE = _mrp_claim(
     "mrp.coverage",
     "MRP Thm 1: after pretraining every feature is captured, coverage = #{(i,l): Lambda >= varrho}/2k >= 0.9 "
-    "(spec C6); pixel target: from small init with no teacher; feature target: distillation from a random "
+    "(docs/papers/mrp.md §4.4 C6); pixel target: from small init with no teacher; feature target: distillation from a random "
     "teacher whose own coverage is already 1.0.",
     1.0, 0.1, 0.75, "near miss: a quarter of the features missed (0.75 +- 0.1)", "coverage", _coverage,
     "+-0.1: " + MRP_PRECISION + " (C6 >= 0.9)", interval="wilson_cluster",
     alternative=lambda p: 0.5, alternative_label="AZL SL's limit: one view per class (0.5)",
     extra_assumption=" Feature target: the fixed teacher's own kernels already reach varrho on every feature "
                      "(teacher coverage 1.0), so C6 measures how well the student distils a teacher that covers "
-                     "the features (spec 9); a teacher at coverage <= 0.5 (sigma_T = sigma_0) leaves coverage "
+                     "the features (docs/papers/mrp.md §9); a teacher at coverage <= 0.5 (sigma_T = sigma_0) leaves coverage "
                      "0.04. Pixel target: no teacher, coverage 0 at step 0 (largest initial correlation "
                      "0.08-0.10 against varrho = 0.1 on the pilot).")
 
@@ -753,13 +753,13 @@ def _corrected_purity(p):
 _mrp_claim(
     "mrp.purity",
     "MRP Thm 1: one kernel captures at most one feature: >= 90 % of the captured kernels have their "
-    "second-largest feature correlation below 0.3 of the largest (spec C7).",
+    "second-largest feature correlation below 0.3 of the largest (docs/papers/mrp.md §4.4 C7).",
     1.0, 0.1, 0.5, "half of the kernels pure (0.5 +- 0.1)",
     "fraction of captured kernels with 2nd/1st correlation < 0.3", _purity,
     "+-0.1: " + MRP_PRECISION + " (C7 >= 90 % below 0.3)", interval="wilson_cluster", expected="refuted",
     finding="feature target: no captured kernel is pure (fraction ~0.02): the student copies the fixed random "
             "teacher, whose kernels respond to random mixtures of features; the stop-gradient and EMA variants "
-            "mix the two co-occurring views of a class too (spec 8, docs/mrp_study.md). Pixel target: most "
+            "mix the two co-occurring views of a class too (docs/papers/mrp.md §8, docs/mrp_study.md). Pixel target: most "
             "captured kernels are pure (median 2nd/1st ratio ~0.08) but about 1 in 5 carries a second "
             "feature, so 9 in 10 fails there too (docs/mrp_study.md)",
     positive_control=_corrected_purity,
@@ -776,7 +776,7 @@ def _ft_single(p, rng):
 
 FT_SINGLE = _mrp_claim(
     "mrp.ft.single_view_accuracy",
-    "MRP Thm 2: after fine-tuning, single-view test accuracy >= 0.9 (spec C8).",
+    "MRP Thm 2: after fine-tuning, single-view test accuracy >= 0.9 (docs/papers/mrp.md §4.4 C8).",
     1.0, 0.1, 0.75, "near miss: a quarter of the single-view samples missed (0.75 +- 0.1)",
     "single-view test accuracy after fine-tuning", _ft_single, "+-0.1: " + MRP_PRECISION + " (C8 >= 0.9)",
     interval="wilson_cluster", alternative=lambda p: 0.5, alternative_label="AZL SL's limit 1/2")
@@ -797,7 +797,7 @@ register(Claim(
     id="mrp.ft.single_view_gain",
     source=SOURCE_MRP + " vs " + SOURCE_AZL + " [ours: finite-size check]",
     statement="MRP Thm 2 vs AZL Thm 1 at finite k: fine-tuned single-view accuracy (~1) exceeds the AZL SL "
-              "network's by 1 - c, c SL's view coverage (spec C8 'SL + 0.3'; AZL's limit c = 1/2 gives 1/2).",
+              "network's by 1 - c, c SL's view coverage (docs/papers/mrp.md §4.4 C8 'SL + 0.3'; AZL's limit c = 1/2 gives 1/2).",
     kind="estimate", regime=gain_regime(), predict=_gain_from_coverage, measure=_gain_measure,
     tolerance=Tolerance(0.1), negative_control=lambda p, cal: 0.7,
     negative_label="near miss: the top of the spec's band [0.3, 0.7] (an SL accuracy of 0.3)",
@@ -819,7 +819,7 @@ def _gain_vs_control(p, rng):
 _mrp_claim(
     "mrp.ft.gain_vs_control",
     "Fine-tuned single-view accuracy exceeds that of the same architecture trained from random init (the "
-    "SL control of spec 2.4) by >= 0.3 (band [0.3, 0.7]).",
+    "SL control of docs/papers/mrp.md §2.4) by >= 0.3 (band [0.3, 0.7]).",
     0.5, 0.2, -0.3, "the sign swapped: the control ahead by 0.3 (-0.3 +- 0.2)",
     "single-view accuracy: MRP-FT - SL control", _gain_vs_control,
     "+-0.2: the spec's band for C8's margin over SL ([0.3, 0.7])", expected="refuted",
@@ -838,7 +838,7 @@ def _ft_multi(p, rng):
 
 _mrp_claim(
     "mrp.ft.multi_view_accuracy",
-    "MRP Thm 2: after fine-tuning, multi-view test accuracy >= 0.97 (spec C9).",
+    "MRP Thm 2: after fine-tuning, multi-view test accuracy >= 0.97 (docs/papers/mrp.md §4.4 C9).",
     1.0, 0.03, 0.9, "near miss: a multi-view error of 10 % (0.9 +- 0.03)", "multi-view test accuracy after FT",
     _ft_multi, "+-0.03: " + MRP_PRECISION + " (C9 >= 0.97)", interval="wilson_cluster")
 
@@ -850,7 +850,7 @@ def _retention(p, rng):
 
 _mrp_claim(
     "mrp.ft.retention",
-    "MRP Thm 2: features captured in pretraining are retained through fine-tuning (>= 95 %, spec C10).",
+    "MRP Thm 2: features captured in pretraining are retained through fine-tuning (>= 95 %, docs/papers/mrp.md §4.4 C10).",
     1.0, 0.05, 0.8, "near miss: one captured feature in five lost (0.8 +- 0.05)",
     "fraction of captured features kept", _retention, "+-0.05: the spec's stated precision for C10 (>= 95 %)",
     interval="wilson_cluster")
@@ -864,7 +864,7 @@ def _ft_memorised(p, rng):
 
 _mrp_claim(
     "mrp.ft.noise_memorisation",
-    "MRP Thm 2 against AZL's memorisation (spec C13): after fine-tuning the pretrained features fit the "
+    "MRP Thm 2 against AZL's memorisation (docs/papers/mrp.md §4.4 C13): after fine-tuning the pretrained features fit the "
     "single-view training samples, so at most 1 in 10 of them is classified correctly only through its "
     "noise patches (prediction 0 +- 0.1).",
     0.0, 0.1, 0.25, "near miss: a quarter of them fitted by noise (0.25 +- 0.1)",
@@ -887,7 +887,7 @@ def _no_mask(p, rng):
 
 _mrp_claim(
     "mrp.ablation.no_mask",
-    "Ablation (spec 4.4): theta = 1 (no masking) with the stop-gradient student teacher and b = 1 "
+    "Ablation (docs/papers/mrp.md §4.4): theta = 1 (no masking) with the stop-gradient student teacher and b = 1 "
     "leaves the residual at zero, so no feature is learned (coverage gain over step 0 is 0).",
     0.0, 0.1, 1.0, "the masked value (gain 1.0 +- 0.1)", "coverage gain without masking", _no_mask,
     "+-0.1: one feature in ten, the coverage resolution at k = 6 (12 features)",

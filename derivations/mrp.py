@@ -6,7 +6,7 @@ of parameters; the SymPy expressions are the source and are lambdified for numbe
 Early phase.  While every correlation ``c = <w, v>`` is below the smoothed-ReLU threshold ``varrho``,
 ``relu~'(z) = (z / varrho)^(q-1)`` and the projection of the gradient on ``v`` gives
 
-* SL (AZL network, spec 5):  ``c_{t+1} = c_t + eta C_SL c_t^(q-1)``,
+* SL (AZL network, docs/papers/mrp.md §5):  ``c_{t+1} = c_t + eta C_SL c_t^(q-1)``,
   ``C_SL = (1 - 1/k) varrho^-(q-1) E[1{v in V(X), y = i} sum_{p in P_v} z_p^q]
   - (1/k) varrho^-(q-1) E[1{v in V'(X)} sum_p z_p^q]``;
 * MRP, pooled decoder ``b = 1``, teacher = student at init: the residual is the cross-patch term

@@ -25,7 +25,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Every parameter of the distribution (spec 1.1).
+    """Every parameter of the distribution (docs/papers/mrp.md §1.1).
 
     Attributes
     ----------

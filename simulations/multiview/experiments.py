@@ -1,4 +1,4 @@
-"""One replicate of each pipeline, reduced to the spec-3 quantities (no claims, no statistics).
+"""One replicate of each pipeline, reduced to the docs/papers/mrp.md §3 quantities (no claims, no statistics).
 
 * :func:`sl_experiment` — the AZL network trained by full-batch GD on ``N`` samples, measured at a stated
   stopping point, with the per-class capture ``Lambda``, the lottery, the single-view accounting, the
@@ -19,7 +19,7 @@ from . import data as mvdata
 from . import pixel as mvpixel
 from . import train as mvtrain
 
-CAPTURE = 0.1  # tau_cap = varrho (spec 4.4): a feature is captured when its correlation reaches it
+CAPTURE = 0.1  # tau_cap = varrho (docs/papers/mrp.md §4.4): a feature is captured when its correlation reaches it
 
 
 def _streams(ss: np.random.SeedSequence, n: int = 4) -> list[np.random.Generator]:
@@ -180,7 +180,7 @@ def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_tes
     (same architecture from random init), ``retained`` (fraction of captured features still captured
     after fine-tuning).
 
-    With ``pixels`` the encoder is pretrained on the pixel target (spec 2.5, :mod:`pixel`) jointly with a
+    With ``pixels`` the encoder is pretrained on the pixel target (docs/papers/mrp.md §2.5, :mod:`pixel`) jointly with a
     linear decoder drawn at init std ``sigma_dec``: no teacher (``teacher_coverage`` is NaN), the same
     fine-tuning, probe and control.
     """

@@ -96,7 +96,7 @@ def softmax_ce(F: np.ndarray, y: np.ndarray) -> tuple[float, int, np.ndarray]:
     return kernels.softmax_ce(np.ascontiguousarray(F), np.asarray(y, dtype=np.int64))
 
 
-# --------------------------------------------------------------------------- supervised (AZL, spec 2.2)
+# --------------------------------------------------------------------------- supervised (AZL, docs/papers/mrp.md §2.2)
 def azl_logits(H: np.ndarray, k: int) -> np.ndarray:
     """``F[a, i] = sum_{r in class i} H[r, a]``; kernels are ordered class by class (``r = i m + j``)."""
     M, n = H.shape
@@ -117,7 +117,7 @@ def azl_loss_grad(batch: Batch, y, W, k, varrho, q):
     return loss, batch.backward(G), F, correct
 
 
-# --------------------------------------------------------------------------- linear head (spec 2.4 a)
+# --------------------------------------------------------------------------- linear head (docs/papers/mrp.md §2.4 a)
 def head_loss_grad(batch: Batch, y, W, U, varrho, q, train_encoder=True):
     """``F = H^T U^T`` with cross-entropy; returns (loss, grad W or None, grad U, F, number correct)."""
     ZT = preact(batch, W)
@@ -132,7 +132,7 @@ def head_loss_grad(batch: Batch, y, W, U, varrho, q, train_encoder=True):
     return loss, gW, gU, F, correct
 
 
-# --------------------------------------------------------------------------- MRP pretraining (spec 2.3)
+# --------------------------------------------------------------------------- MRP pretraining (docs/papers/mrp.md §2.3)
 def mrp_pooled_loss_grad(batch: Batch, W, b, theta, varrho, q, teacher_H=None, want_b=False):
     """Pooled diagonal decoder ``h'_r = b_r h_r(eps X)`` against the teacher's ``h^T_r(X)``.
 

@@ -1,4 +1,4 @@
-"""Full-batch gradient descent for SL, MRP pretraining and fine-tuning, with the spec-3 quantities tracked.
+"""Full-batch gradient descent for SL, MRP pretraining and fine-tuning, with the docs/papers/mrp.md §3 quantities tracked.
 
 Every loop is exact full-batch GD in float64 on the stated loss (the MRP losses in closed form over the
 mask).  A NaN/Inf loss or weight raises :class:`FloatingPointError` naming the step and the quantity.
@@ -174,7 +174,7 @@ def train_head(data: Dataset, net: NetConfig, W0: np.ndarray, U0: np.ndarray, k:
 
 def pretrain_mrp(data: Dataset, net: NetConfig, W0: np.ndarray, k: int, track_every: int = 5,
                  teacher_W: np.ndarray | None = None) -> Run:
-    """MRP pretraining (spec 2.3) with the named teacher and decoder; returns the encoder run.
+    """MRP pretraining (docs/papers/mrp.md §2.3) with the named teacher and decoder; returns the encoder run.
 
     The teacher starts as a copy of the student (or ``teacher_W`` for the fixed random teacher); with
     ``teacher="stopgrad"`` its forward pass is the student's own.  Pretraining stops after ``T_pre`` steps
