@@ -415,7 +415,7 @@ def _mean_risk_plot(run, A_B, C_fn, title, reps_cap, grid, tol):
 
 # =============================================================================================== mean risk
 MEAN_TOL = 0.05
-MEAN_TOL_REASON = ("±5 % of the prediction: the spec's stated precision (§4, 'ratio within about 5 % at the largest "
+MEAN_TOL_REASON = ("±5 % of the prediction: the precision docs/papers/two_stage.md §4 states ('ratio within about 5 % at the largest "
                    "sizes'). The regime enforces the spec's guidance m >= 20 d λ1 λ_(r+1)/gap², which keeps the "
                    "first neglected term of m E[a(U_hat)], of relative order d λ1 λ_(r+1)/(gap² m), below 1/20 of "
                    "γB, and n >= 50 r; the finite-n factor of the OLS head (n/(n-r-1) on A, (n-1)/(n-r-1) on γB, "
@@ -502,7 +502,7 @@ register(Claim(
     predict=_gmm_mean_risk(1.0),
     measure=_mean_risk_measure(_gmm_mc),
     tolerance=Tolerance(MEAN_TOL, relative=True),
-    tolerance_reason="±5 % of the prediction: the spec's stated precision (§4). A and B are integrated by a tensor "
+    tolerance_reason="±5 % of the prediction: the precision docs/papers/two_stage.md §4 states. A and B are integrated by a tensor "
                      "Gauss-Hermite rule at d <= 2 (orders 80 and 120 agree to 1e-5; 10^6 Monte Carlo draws for "
                      "d > 2, about 0.3 % on B); the O(K/n) bias of OLS on the (non-Gaussian) posteriors and the "
                      "O(1/m) bias of EM have no closed form here and are kept inside the 5 % by the regime's "
@@ -917,7 +917,7 @@ register(Claim(
     predict=lambda p: ts.spectral_B(p["eigenvalues"], p["r"], p["beta"]),
     measure=_representation_measure,
     tolerance=Tolerance(MEAN_TOL, relative=True),
-    tolerance_reason="±5 % of the prediction: the spec's stated precision (§4); the regime enforces the guidance "
+    tolerance_reason="±5 % of the prediction: the precision docs/papers/two_stage.md §4 states; the regime enforces the guidance "
                      "m >= 20 d λ1 λ_(r+1)/gap², which keeps the first neglected term of m E[a(U_hat)], of relative "
                      "order d λ1 λ_(r+1)/(gap² m), below 1/20. Fixed before the runs, not from a measured value",
     negative_control=lambda p: REPR_NEAR_MISS * ts.spectral_B(p["eigenvalues"], p["r"], p["beta"]),
