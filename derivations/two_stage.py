@@ -450,8 +450,3 @@ def gmm_limit(means, pi, beta, noise_var: float, draws: int | None = None,
     out = limit_from_blocks(blocks["H_ww"], blocks["G_ww"], blocks["S"], np.linalg.inv(blocks["I_mu"]))
     out.update(blocks)
     return out
-
-
-def gmm_mean_risk(means, pi, beta, noise_var: float, gamma: float, **kw) -> float:
-    lim = gmm_limit(means, pi, beta, noise_var, **kw)
-    return lim["A"] + float(gamma) * lim["B"]

@@ -163,12 +163,6 @@ def phase_boundary_C1(P_: int, C_: int, gamma_: float) -> float:
     return 0.5 * (lo + hi)
 
 
-def boundary_gap_ratio(P_: int, C_: int, gamma_: float) -> float:
-    """``C1^2 / (P C_loc)`` at the exact-rate phase boundary (1 would be ``Delta_hat = 0``)."""
-    c1 = phase_boundary_C1(P_, C_, gamma_)
-    return c1 * c1 / (P_ * C_)
-
-
 # ------------------------------------------------------------------------------------------ phase I
 def phase1_law():
     """Heuristic phase-I law for the global-area attention ``A_1`` of a masked local query.
@@ -252,10 +246,6 @@ def collapse_global_attention_initial():
     """Global-area attention of any query at ``Q = 0``: ``(1-gamma) C1 / P`` (expected visible share)."""
     P, C1, C, gamma, z, eta, K, t = _geometry()
     return (1 - gamma) * C1 / P
-
-
-def log_ratio(a: float, b: float) -> float:
-    return math.log(a / b)
 
 
 def phase2_duration():
