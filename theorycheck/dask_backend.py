@@ -4,7 +4,7 @@
 (``processes=True, threads_per_worker=1``) whose BLAS, OpenMP and Numba thread counts are set to one
 before the worker process starts; any other address (``tcp://host:8786``) connects to a running
 scheduler, whose workers must have theorycheck (and the claim modules) installed.  Every task runs
-:func:`theorycheck.backends.run_task`, which also limits a remote worker to one numerical thread, so
+:func:`theorycheck.task.run_task`, which also limits a remote worker to one numerical thread, so
 the numbers are those of every other backend.
 
 The scheduler reschedules the tasks of a worker that dies (up to ``distributed.scheduler.allowed-failures``
@@ -20,7 +20,7 @@ import time
 import uuid
 from concurrent.futures import CancelledError, Future
 
-from .backends import SINGLE_THREAD_ENV, Task, limit_threads, run_task
+from .task import SINGLE_THREAD_ENV, Task, limit_threads, run_task
 
 
 def _need_distributed():
