@@ -1,8 +1,8 @@
 """Where replicates run: in this process, in local worker processes, or on a Dask cluster.
 
-A replicate is a :class:`~theorycheck.task.Task` — (claim id, parameters, root seed, replicate index) plus the names of the
-modules that define the claim — and its result is the record made by :func:`run_task`.  Every backend
-exposes
+A replicate is a :class:`~theorycheck.task.Task` — (claim id, parameters, root seed, replicate index) plus the
+names of the modules that define the claim — and its result is the record made by
+:func:`~theorycheck.task.run_task`, which also limits a worker to one numerical thread.  Every backend exposes
 
 * ``submit(claim, params, root, index) -> concurrent.futures.Future`` of that record,
 * ``slots``, how many tasks run at once, and ``close()``.
@@ -18,118 +18,15 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import socket
-import sys
 import time
-import warnings
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from .task import Task, claim_modules, resolve_claim, run_replicate
+from .task import (SINGLE_THREAD_ENV, THREAD_VARS, Task, claim_modules, limit_threads, resolve_claim, run_task,
+                   single_threaded, worker_info)
 
 __all__ = ["THREAD_VARS", "SINGLE_THREAD_ENV", "limit_threads", "single_threaded", "Task", "claim_modules",
            "resolve_claim", "worker_info", "run_task", "InProcess", "LocalProcesses", "make_backend"]
-
-# NUMBA_NUM_THREADS is deliberately absent: Numba re-reads it at every compilation and refuses to see it
-# changed once its thread pool runs (Dask's nanny writes these variables into the parent's environment
-# for good).  Numba is limited at run time instead, with ``numba.set_num_threads(1)``.
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-SINGLE_THREAD_ENV = {k: "1" for k in THREAD_VARS}
-
-
-# ------------------------------------------------------------------------------------------ thread limits
-_limited = False
-
-
-def limit_threads() -> None:
-    """Make this process single-threaded for numerics, for good (a worker's initialiser).
-
-    The environment variables cover libraries loaded later; libraries already loaded (NumPy's BLAS, when
-    the worker imported NumPy before this ran) are limited at run time through ``threadpoolctl`` when it
-    is installed, and Numba through ``numba.set_num_threads`` (never through NUMBA_NUM_THREADS, see above).
-    """
-    global _limited
-    os.environ.update(SINGLE_THREAD_ENV)
-    _single_numba_thread()  # first: starting Numba's threading layer may load an OpenMP runtime
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:
-        pass
-    _limited = True
-
-
-def _single_numba_thread() -> None:
-    """One Numba thread for the calling thread (Numba's limit is per calling thread)."""
-    import numba
-
-    numba.set_num_threads(1)
-
-
-_warned = False
-
-
-def _warn_no_threadpoolctl() -> None:
-    global _warned
-    if not _warned:
-        _warned = True
-        warnings.warn("threadpoolctl is not installed: in-process replicates run with the BLAS's own thread "
-                      "count and may differ in the last bits from worker processes "
-                      "(pip install 'theorycheck[dask]' or threadpoolctl)", RuntimeWarning, stacklevel=3)
-
-
-@contextlib.contextmanager
-def single_threaded():
-    """Run a block with one BLAS/OpenMP thread and one Numba thread, then restore the previous limits.
-
-    The in-process backend uses this so that its numbers are those of a single-threaded worker.
-    """
-    stack = contextlib.ExitStack()
-    with stack:
-        try:
-            from threadpoolctl import threadpool_limits
-
-            stack.enter_context(threadpool_limits(1))
-        except ImportError:
-            _warn_no_threadpoolctl()
-        if "numba" in sys.modules:
-            import numba
-
-            before = numba.get_num_threads()
-            numba.set_num_threads(1)
-            stack.callback(numba.set_num_threads, before)
-        yield
-
-
-# ------------------------------------------------------------------------------------------ tasks
-def worker_info() -> dict:
-    """Where a record was computed: host, process id and the code version of that process."""
-    from .store import code_version
-
-    return {"host": socket.gethostname(), "pid": os.getpid(), "code_version": code_version()}
-
-
-def run_task(task: Task, claim=None) -> dict:
-    """Run one replicate (in a worker, or in-process when ``claim`` is given) and return its record.
-
-    The record holds ``index, value, extras, error, elapsed_s`` (see :func:`theorycheck.task.run_replicate`)
-    plus ``worker`` (:func:`worker_info`) and the task's ``params``.
-    """
-    if claim is None:
-        if not _limited:
-            limit_threads()
-        _single_numba_thread()
-        try:
-            claim = resolve_claim(task.claim_id, task.modules)
-        except Exception as exc:  # reported as the replicate's error, like a failing measurement
-            return {"index": task.index, "value": float("nan"), "extras": {}, "params": task.params,
-                    "error": f"{type(exc).__name__}: {exc}", "elapsed_s": 0.0, "worker": worker_info()}
-    record = run_replicate(claim, task.params, task.root, task.index, task.stream)
-    record["params"] = task.params
-    record["worker"] = worker_info()
-    return record
 
 
 # ------------------------------------------------------------------------------------------ backends

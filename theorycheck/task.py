@@ -5,14 +5,21 @@ Replicate ``i`` of claim ``c`` under root seed ``R`` is driven by
 key), so its numbers depend only on (claim, parameters, root, i).  A :class:`Task` names that replicate in
 plain values a worker process can receive; :func:`run_replicate` runs it and records the outcome.
 
-Both the sweep runner (:mod:`theorycheck.runner`) and the backends (:mod:`theorycheck.backends`) build on
-this module, which imports neither of them.
+:func:`run_task` runs a task where it lands: in a worker process it first makes the process single-threaded
+for numerics (one BLAS, OpenMP and Numba thread), so that a replicate gives the same bits on every backend.
+Both the sweep runner (:mod:`theorycheck.runner`) and the backends (:mod:`theorycheck.backends`,
+:mod:`theorycheck.dask_backend`) build on this module, which imports none of them.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
+import os
+import socket
+import sys
 import time
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
@@ -146,3 +153,104 @@ def resolve_claim(claim_id: str, modules=()):
         if found is None:
             found = next((v for v in vars(module).values() if isinstance(v, Claim) and v.id == claim_id), None)
     return found if found is not None else registry.get(claim_id)
+
+
+# ------------------------------------------------------------------------------------------ thread limits
+# NUMBA_NUM_THREADS is deliberately absent: Numba re-reads it at every compilation and refuses to see it
+# changed once its thread pool runs (Dask's nanny writes these variables into the parent's environment
+# for good).  Numba is limited at run time instead, with ``numba.set_num_threads(1)``.
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+SINGLE_THREAD_ENV = {k: "1" for k in THREAD_VARS}
+
+_limited = False
+
+
+def limit_threads() -> None:
+    """Make this process single-threaded for numerics, for good (a worker's initialiser).
+
+    The environment variables cover libraries loaded later; libraries already loaded (NumPy's BLAS, when
+    the worker imported NumPy before this ran) are limited at run time through ``threadpoolctl`` when it
+    is installed, and Numba through ``numba.set_num_threads`` (never through NUMBA_NUM_THREADS, see above).
+    """
+    global _limited
+    os.environ.update(SINGLE_THREAD_ENV)
+    _single_numba_thread()  # first: starting Numba's threading layer may load an OpenMP runtime
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
+    _limited = True
+
+
+def _single_numba_thread() -> None:
+    """One Numba thread for the calling thread (Numba's limit is per calling thread)."""
+    import numba
+
+    numba.set_num_threads(1)
+
+
+_warned = False
+
+
+def _warn_no_threadpoolctl() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn("threadpoolctl is not installed: in-process replicates run with the BLAS's own thread "
+                      "count and may differ in the last bits from worker processes "
+                      "(pip install 'theorycheck[dask]' or threadpoolctl)", RuntimeWarning, stacklevel=3)
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Run a block with one BLAS/OpenMP thread and one Numba thread, then restore the previous limits.
+
+    The in-process backend uses this so that its numbers are those of a single-threaded worker.
+    """
+    stack = contextlib.ExitStack()
+    with stack:
+        try:
+            from threadpoolctl import threadpool_limits
+
+            stack.enter_context(threadpool_limits(1))
+        except ImportError:
+            _warn_no_threadpoolctl()
+        if "numba" in sys.modules:
+            import numba
+
+            before = numba.get_num_threads()
+            numba.set_num_threads(1)
+            stack.callback(numba.set_num_threads, before)
+        yield
+
+
+# ------------------------------------------------------------------------------------------ running a task
+def worker_info() -> dict:
+    """Where a record was computed: host, process id and the code version of that process."""
+    from .store import code_version
+
+    return {"host": socket.gethostname(), "pid": os.getpid(), "code_version": code_version()}
+
+
+def run_task(task: Task, claim=None) -> dict:
+    """Run one replicate (in a worker, or in-process when ``claim`` is given) and return its record.
+
+    The record holds ``index, value, extras, error, elapsed_s`` (see :func:`theorycheck.task.run_replicate`)
+    plus ``worker`` (:func:`worker_info`) and the task's ``params``.
+    """
+    if claim is None:
+        if not _limited:
+            limit_threads()
+        _single_numba_thread()
+        try:
+            claim = resolve_claim(task.claim_id, task.modules)
+        except Exception as exc:  # reported as the replicate's error, like a failing measurement
+            return {"index": task.index, "value": float("nan"), "extras": {}, "params": task.params,
+                    "error": f"{type(exc).__name__}: {exc}", "elapsed_s": 0.0, "worker": worker_info()}
+    record = run_replicate(claim, task.params, task.root, task.index, task.stream)
+    record["params"] = task.params
+    record["worker"] = worker_info()
+    return record
