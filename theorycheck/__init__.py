@@ -10,7 +10,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Claim": "claim", "CLAIM_KINDS": "claim",
+    "Claim": "claim", "CLAIM_KINDS": "claim", "Curve": "claim",
     "Param": "regime", "Constraint": "regime", "Regime": "regime", "RegimeError": "regime",
     "Tolerance": "verdict", "decide": "verdict", "mean_ci": "verdict",
     "loglog_slope": "fit", "bootstrap_slope": "fit", "SlopeFit": "fit",
