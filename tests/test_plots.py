@@ -89,7 +89,8 @@ def test_tstar_scaling_is_on_log_log_axes_with_fitted_and_predicted_slopes(rows)
     fig = comparison_figure(row, registry.get(row["claim"]))
     ax = _visible_axes(fig)[1]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    lines = {str(l.get_label()).split(" ")[0] + " " + str(l.get_label()).split(" ")[1]: l for l in ax.get_lines()}
+    lines = {name: line for line in ax.get_lines() for name in ("fitted slope", "predicted slope")
+             if str(line.get_label()).startswith(name)}
 
     def slope(line):
         x, y = line.get_data()
