@@ -40,3 +40,21 @@ def mrp_pooled_grad(X2, n, P, W, b, theta, varrho, q, teacher_H=None):
     G = _dact(Z, varrho, q) * (-resid * b * theta / n)[:, None, :] + \
         _dact(Z, varrho, q) * A * (b ** 2 * theta * (1 - theta) / n)
     return G.reshape(n * P, -1).T @ X2
+
+
+def pixel_grad(X, W, U, theta, varrho, q):
+    """Gradients (W, U) of the pixel-target loss averaged over masks in closed form (reference, no fusion);
+    ``X`` of shape (n, P, d)."""
+    n, P, d = X.shape
+    w = 1.0 - theta
+    c1, c2p, cK = theta * w, w * theta ** 2 * (P - 2), w * theta ** 2 + w ** 2 * theta * (P - 1)
+    Z = np.einsum("npd,rd->npr", X, W)
+    A = _act(Z, varrho, q)                                   # (n, P, M)
+    S = A.sum(axis=1)                                        # (n, M)
+    Xs = X.sum(axis=1)                                       # (n, d)
+    G = U.T @ U
+    dA = (c1 * (X @ U - (Xs @ U)[:, None, :]) + c2p * (S @ G)[:, None, :] + cK * A @ G) / (n * P)
+    gW = np.einsum("npr,npd->rd", _dact(Z, varrho, q) * dA, X)
+    XA = Xs.T @ S - np.einsum("npd,npr->dr", X, A)
+    gU = (-c1 * XA + U @ (c2p * S.T @ S + cK * np.einsum("npr,nps->rs", A, A))) / (n * P)
+    return gW, gU
