@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop one setting past this and count it as an error")
     s.add_argument("--shrink-budget", type=_positive_int, default=None, metavar="N",
                    help="settings spent shrinking a counterexample (default: the budget)")
+    s.add_argument("--figure", metavar="PATH",
+                   help="predicted against measured over the drawn settings, with the band, coloured by verdict "
+                        "(default: DIR/explore_CLAIM_agreement.png; with several claims the id is added to PATH)")
     s.add_argument("--quiet", action="store_true")
     return p
 

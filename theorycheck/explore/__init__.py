@@ -579,7 +579,8 @@ def _counterexample(ev: Evaluation, move: dict | None) -> dict:
 def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seeds: int | None = None,
             root: int = DEFAULT_ROOT, out: str | Path | None = None, shrink_budget: int | None = None,
             tier: str = "quick", log: Callable[[str], None] | None = None,
-            time_limit: float | None = None, store=None, eval_timeout: float | None = None) -> dict:
+            time_limit: float | None = None, store=None, eval_timeout: float | None = None,
+            agreement_figure: str | Path | None = None) -> dict:
     """Search a claim's regime (and optionally just past each assumption) for refuted settings.
 
     Parameters
@@ -610,6 +611,10 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
     eval_timeout : float, optional
         Seconds one setting may take: each setting then runs in a forked child process that is
         stopped past it (the setting counts as an ``error``); such settings use no store.
+    agreement_figure : path, optional
+        Where to draw predicted against measured over every evaluated setting, with the acceptance band,
+        coloured by verdict (:func:`theorycheck.explore.figures.draw_agreement`); default
+        ``out/explore_<claim>_agreement.png`` when ``out`` is given.
 
     Returns
     -------
@@ -671,13 +676,23 @@ def explore(claim: Claim, budget: int = 20, outside_regime: bool = False, n_seed
         "regions": [asdict(r) for r in regions],
         "first_breaking_assumption": first_breaking(regions),
         "evaluations": [asdict(e) for e in evaluator.history],
-        "elapsed_s": None, "figure": None,
+        "elapsed_s": None, "figure": None, "agreement_figure": None,
     }
     if outdir is not None:
         _append_counterexamples(outdir, claim, regions)
         fig_path = outdir / f"explore_{claim.id}.png"
         draw_figure(claim, report, fig_path, tier)
         report["figure"] = str(fig_path)
+    if agreement_figure is None and outdir is not None:
+        agreement_figure = outdir / f"explore_{claim.id}_agreement.png"
+    if agreement_figure is not None:
+        from .figures import draw_agreement
+
+        ranked = [name for name, score in influence(claim, report["evaluations"]) if score > 0]
+        title = (f"{claim.id}: {n_seeds} seeds per setting, {len(report['evaluations'])} settings, "
+                 f"{sum(e['verdict'] == 'error' for e in report['evaluations'])} errors")
+        report["agreement_figure"] = str(draw_agreement(claim, report["evaluations"], agreement_figure, title,
+                                                        ranked[0] if ranked else None))
     report["elapsed_s"] = time.perf_counter() - t0
     if outdir is not None:
         (outdir / f"explore_{claim.id}.json").write_text(json.dumps(report, indent=2, default=float))
@@ -996,6 +1011,8 @@ def format_report(report: Mapping) -> str:
                      + ("none within the budget" if fb is None else f"{fb['assumption']!r}"))
     if report["figure"]:
         lines.append(f"  figure: {report['figure']}")
+    if report.get("agreement_figure"):
+        lines.append(f"  predicted against measured: {report['agreement_figure']}")
     return "\n".join(lines)
 
 
@@ -1017,10 +1034,14 @@ def run_cli(args) -> int:
     reports = []
     try:
         for claim in claims:
+            figure_path = getattr(args, "figure", None)
+            if figure_path and len(claims) > 1:
+                figure_path = Path(figure_path)
+                figure_path = figure_path.with_name(f"{figure_path.stem}_{claim.id}{figure_path.suffix}")
             reports.append(explore(claim, budget=args.budget, outside_regime=args.outside_regime,
                                    n_seeds=args.seeds, root=root, out=out, log=log,
                                    time_limit=args.time_limit, eval_timeout=args.eval_timeout,
-                                   shrink_budget=args.shrink_budget, store=store))
+                                   shrink_budget=args.shrink_budget, store=store, agreement_figure=figure_path))
             if args.json != "-":
                 print(format_report(reports[-1]), flush=True)
     except KeyboardInterrupt:
