@@ -249,7 +249,7 @@ def claim_version(claim_id: str) -> str:
     whose modules are unknown) falls back to :func:`code_version`.
     """
     from . import registry
-    from .backends import claim_modules
+    from .task import claim_modules
 
     claim = registry.lookup(claim_id.split("@", 1)[0])
     if claim is None:
