@@ -94,3 +94,32 @@ def test_pretraining_lowers_the_loss_and_tracks_every_step():
     assert run.steps == list(range(21))
     assert run.loss[-1] < run.loss[0]
     assert np.abs(run.W - 0.05 * W).max() > 0
+
+
+def test_reference_step_matches_fused():
+    rng, D, W, U = _sample(True, seed=6)
+    from simulations.multiview import reference
+
+    _, gW, gU, _ = pixel.pixel_loss_grad(pixel.PixelBatch(D.X), W, U, 0.3, VARRHO, Q)
+    rW, rU = reference.pixel_grad(D.X, W, U, 0.3, VARRHO, Q)
+    assert np.abs(gW - rW).max() < 1e-12 and np.abs(gU - rU).max() < 1e-12
+
+
+def _experiment(pixels, teacher="fixed"):
+    from simulations.multiview import experiments, train
+
+    cfg = data.DataConfig(k=3, P=10, d=24, mu=0.1, sigma_p=0.0, sigma_n=0.04)
+    net = train.NetConfig(m=2, q=3, sigma0_mrp=0.03, eta=2.0, T=20, eta_pre=2.0, T_pre=10, teacher=teacher)
+    pc = pixel.PixelConfig(theta=0.25, eta=50.0, T=10) if pixels else None
+    return experiments.mrp_experiment(cfg, net, 40, 30, np.random.SeedSequence(7), 0.3, finetune=True, pixels=pc)
+
+
+def test_teacher_coverage_is_recorded_per_target():
+    """The fixed teacher's own coverage, the student's at init for a student-derived teacher, none for pixels."""
+    fixed, stopgrad, pix = _experiment(False), _experiment(False, "stopgrad"), _experiment(True)
+    assert fixed["teacher_coverage"] == fixed["coverage_teacher"]
+    assert fixed["teacher_coverage"] > 0.5          # sigma_T = 0.3 reaches varrho = 0.1 on most features
+    assert np.isnan(stopgrad["coverage_teacher"])
+    assert stopgrad["teacher_coverage"] == pytest.approx(float(np.mean(stopgrad["lam_traj"][0] >= 0.1)))
+    assert np.isnan(pix["teacher_coverage"])
+    assert pix["n_features"] == 6 and 0.0 <= pix["coverage"] <= 1.0 and "gain_vs_control" in pix
