@@ -333,7 +333,7 @@ def _accuracy(acc: float, n_test: int, extras: dict | None = None) -> dict:
 
 
 SL_EXTRAS = ("sv", "mv", "one_view", "f2", "f0", "stop")
-MRP_EXTRAS = ("coverage", "teacher_coverage", "coverage_teacher", "purity_below_03", "purity_median", "ft_sv", "ft_mv", "lp_sv",
+MRP_EXTRAS = ("coverage", "coverage0", "teacher_coverage", "coverage_teacher", "purity_below_03", "purity_median", "ft_sv", "ft_mv", "lp_sv",
               "ctl_sv", "retained", "ft_memorised_single", "noise_single_ft")
 
 
