@@ -47,10 +47,6 @@ def mae_evaluate(phi: np.ndarray, ups: np.ndarray, batch: Batch) -> MAEState:
         return MAEState(loss, gphi, gups, own / cnt, glob / cnt)
 
 
-def mae_loss(phi, ups, batch: Batch) -> float:
-    return mae_evaluate(phi, ups, batch).loss
-
-
 def optimal_loss(batch: Batch) -> float:
     """Infimum of the finite-sample MAE loss: masked patches whose area has no other visible patch.
 
