@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir", metavar="DIR", help="a directory written by 'verify --out DIR'")
     s.add_argument("--out", metavar="FILE", help="HTML file (default: DIR/report.html)")
 
+    s = sub.add_parser("new", help="scaffold a lemma or a paper: derivation, simulation, claim with its control, tests")
+    s.add_argument("kind", choices=("lemma", "paper"))
+    s.add_argument("name", metavar="NAME", help="lowercase identifier (the module names)")
+
     s = sub.add_parser("explore", help="search a claim's regime for settings where it is refuted")
     s.add_argument("claim")
     s.add_argument("--budget", type=_positive_int, default=20, help="parameter settings to try")
@@ -341,8 +345,20 @@ def cmd_explore(args) -> int:
     return run_cli(args)
 
 
+def cmd_new(args) -> int:
+    from .scaffold import scaffold
+
+    written = scaffold(args.kind, args.name, Path.cwd())
+    for path in written:
+        print(path.relative_to(Path.cwd()))
+    claim_id = f"lemma.{args.name}" if args.kind == "lemma" else f"{args.name}.mean_norm"
+    print(f"next: theorycheck verify {claim_id}; python -m pytest -k {args.name}; then replace what the "
+          f"comments marked REPLACE say (docs/extending.md)")
+    return EXIT_OK
+
+
 COMMANDS = {"list": cmd_list, "predict": cmd_predict, "verify": cmd_verify, "plot": cmd_plot, "bench": cmd_bench,
-            "report": cmd_report, "explore": cmd_explore}
+            "report": cmd_report, "explore": cmd_explore, "new": cmd_new}
 
 
 def main(argv=None) -> int:
