@@ -36,6 +36,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+
+# --------------------------------------------------------------------------------- SymPy, built on first use
 @lru_cache(maxsize=None)
 def expressions() -> SimpleNamespace:
     """The module's SymPy symbols and closed forms, built at first use (SymPy is imported then).
