@@ -24,7 +24,8 @@ Deviations from the spec, stated in every claim's ``assumption``:
 * rho_w = 0.03 (docs/papers/mrp.md §1.1: 0.1), mu = 0.02 (about one single-view training sample per class, AZL's
   mu N / k = k^0.2), off-class sparsity s = 3 (docs/papers/mrp.md §1.1: 2; with fewer off-class features the weak view alone
   classifies the single-view samples of a class that learned the other view);
-* SL: q = 6, m = 6 (8 at the full tier, k = 20: see the event constraint), sigma_0 = 0.012 (docs/papers/mrp.md §7: q = 3, sigma_0 = 1/k puts Lambda^(0) above varrho), measured at
+* SL: q = 6, m = 6 (8 at the full tier, k = 20: see the event constraint), sigma_0 = 0.012 (docs/papers/mrp.md §7: q =
+  3, sigma_0 = 1/k puts Lambda^(0) above varrho), measured at
   the first step at which every multi-view training sample is classified correctly (the end of AZL's
   feature-learning phase, before the single-view samples are memorised);
 * MRP: q = 3, sigma_0 = 0.03, teacher = a fixed random encoder of init scale sigma_T = 0.15 (docs/papers/mrp.md §7's
@@ -52,23 +53,22 @@ from theorycheck.verdict import Tolerance
 
 SOURCE_AZL = "Allen-Zhu & Li 2020 (arXiv 2012.09816) Thm 1 via Pan-Zhou-Yan 2023 (arXiv 2206.03826); docs/papers/mrp.md §4.1 [M], §4.4"
 SOURCE_MRP = "Pan, Zhou & Yan 2023 (arXiv 2206.03826) Thm 1/2; docs/papers/mrp.md §4.2-§4.4 [V qualitative, M/R quantitative]"
-DATA_ASSUMPTION = ("Data: C_p = 2, s = 3 (docs/papers/mrp.md §1.1: 2), features = first 2k basis vectors, gamma = 0, Gaussian noise "
-                   "only on noise patches (sigma_p = 0, sigma_n = 0.04) and projected off span(V), rho_w = "
-                   "0.03 (docs/papers/mrp.md §1.1: 0.1), mu = 0.02; exact full-batch GD in float64.")
+DATA_ASSUMPTION = ("Data: C_p = 2, s = 3 (docs/papers/mrp.md §1.1: 2), features = first 2k basis vectors, gamma = 0, "
+                   "Gaussian noise only on noise patches (sigma_p = 0, sigma_n = 0.04) and projected off span(V), rho_w "
+                   "= 0.03 (docs/papers/mrp.md §1.1: 0.1), mu = 0.02; exact full-batch GD in float64.")
 SL_ASSUMPTION = (" SL: AZL net, m = 6 (full tier 8), q = 6, sigma_0 = 0.012, eta = 8, measured at the first step at which "
                  "every multi-view training sample is classified correctly (or T).")
-MRP_ASSUMPTION = (" MRP (feature target): distillation from a random teacher. km kernels, q = 3, sigma_0 = 0.03, "
-                  "fixed random teacher of init scale sigma_T = 0.15, whose own coverage at init is already 1.0 "
-                  "(every replicate records it as teacher_coverage; measured 1.0 in 8 of 8 quick-tier runs), so "
-                  "the student copies features its teacher was born with; "
-                  "pooled decoder b = 1, theta = 0.25, loss averaged over the mask in closed form, eta_pre = "
-                  "2 for T_pre = 150 steps; fine-tuning: linear head u (init 0) and encoder trained jointly "
-                  "by CE, eta = 2, 150 steps. Pixel target (target=pixels, docs/papers/mrp.md §2.5): no teacher; the same km "
-                  "kernels with sum pooling over the visible patches and a linear decoder U (init 0) predicting "
-                  "every masked patch, trained jointly by exact full-batch GD on the loss averaged over the "
-                  "Bernoulli(theta) mask in closed form (derivations/mrp_pixel.py), sigma_0 = 0.03 (no feature "
-                  "at varrho at step 0), eta_pix = 100 for T_pix = 150 steps (quick; full 300), set on a pilot "
-                  "at other roots; then the same fine-tuning, probe and control.")
+MRP_ASSUMPTION = (" MRP (feature target): distillation from a random teacher. km kernels, q = 3, sigma_0 = 0.03, fixed "
+                  "random teacher of init scale sigma_T = 0.15, whose own coverage at init is already 1.0 (every "
+                  "replicate records it as teacher_coverage; measured 1.0 in 8 of 8 quick-tier runs), so the student "
+                  "copies features its teacher was born with; pooled decoder b = 1, theta = 0.25, loss averaged over "
+                  "the mask in closed form, eta_pre = 2 for T_pre = 150 steps; fine-tuning: linear head u (init 0) and "
+                  "encoder trained jointly by CE, eta = 2, 150 steps. Pixel target (target=pixels, "
+                  "docs/papers/mrp.md §2.5): no teacher; the same km kernels with sum pooling over the visible patches "
+                  "and a linear decoder U (init 0) predicting every masked patch, trained jointly by exact full-batch "
+                  "GD on the loss averaged over the Bernoulli(theta) mask in closed form (derivations/mrp_pixel.py), "
+                  "sigma_0 = 0.03 (no feature at varrho at step 0), eta_pix = 100 for T_pix = 150 steps (quick; full "
+                  "300), set on a pilot at other roots; then the same fine-tuning, probe and control.")
 VARRHO = 0.1
 TARGETS = ("features", "pixels")
 
@@ -476,7 +476,7 @@ def _mrp_extras(o, names=MRP_EXTRAS) -> dict:
     return {e: _clean(o[e]) for e in names if e in o}
 
 
-# ------------------------------------------------------------------ SL claims (AZL Thm 1, docs/papers/mrp.md §4.4 C1-C5, C11, C12)
+# ------------------------------------------------------- SL claims (AZL Thm 1, docs/papers/mrp.md §4.4 C1-C5, C11, C12)
 def _one_view(p, rng):
     o = run_sl(p, rng)
     return _proportion(o["n_one_view"], p["k"], _sl_extras(o))
@@ -528,8 +528,8 @@ def _single_view(p, rng):
 
 SINGLE_VIEW = _coverage_claim(
     "mrp.sl.single_view_accuracy",
-    "AZL Thm 1 at finite k (docs/papers/mrp.md §4.4 C3 with the accounting of §8): SL single-view test accuracy equals SL's view "
-    "coverage c = (1 + f_2 - f_0)/2 (one-view classes classify half of their single-view samples, two-view "
+    "AZL Thm 1 at finite k (docs/papers/mrp.md §4.4 C3 with the accounting of §8): SL single-view test accuracy equals "
+    "SL's view coverage c = (1 + f_2 - f_0)/2 (one-view classes classify half of their single-view samples, two-view "
     "classes all); AZL's limit f_2 -> 0 gives 1/2, which k = 6 does not reach (f_2 ~ 0.2).",
     sv_from_coverage, weak_view_half, NEAR_MISS_WEAK_VIEW,
     "single-view test accuracy", _single_view, interval="wilson_cluster",
@@ -581,9 +581,9 @@ def _err_over_mu(p, rng):
 
 _coverage_claim(
     "mrp.sl.error_over_mu",
-    "AZL Thm 1 at finite k (docs/papers/mrp.md §4.4 C5): on AZL's event (every class captured a view) SL test error on D = "
-    "(1 - mu) D_m + mu D_s over mu equals 1 - c_E, with c_E = (1 + f_2)/2 SL's view coverage on that event "
-    "(the limit f_2 -> 0 gives AZL's 1/2).",
+    "AZL Thm 1 at finite k (docs/papers/mrp.md §4.4 C5): on AZL's event (every class captured a view) SL test error on "
+    "D = (1 - mu) D_m + mu D_s over mu equals 1 - c_E, with c_E = (1 + f_2)/2 SL's view coverage on that event (the "
+    "limit f_2 -> 0 gives AZL's 1/2).",
     error_over_mu_from_coverage, weak_view_half_error,
     "near miss: the weak view also classifies half of the samples whose strong view is unlearned, (1 - c)/2",
     "test error / mu",
@@ -617,8 +617,8 @@ _coverage_claim(
 
 POWER_METHOD = _sl_claim(
     "mrp.sl.power_method",
-    "Before saturation the winning correlation follows the tensor-power recursion c_{t+1} = c_t + eta C "
-    "c_t^(q-1): the log-log slope of the increment against c_t is q - 1 (docs/papers/mrp.md §4.4 C11, docs/papers/mrp.md §5).",
+    "Before saturation the winning correlation follows the tensor-power recursion c_{t+1} = c_t + eta C c_t^(q-1): the "
+    "log-log slope of the increment against c_t is q - 1 (docs/papers/mrp.md §4.4 C11, docs/papers/mrp.md §5).",
     lambda p: p["q"] - 1.0, 0.25, lambda p: p["q"] - 2.0, "exponent off by one (q - 2 +- 0.25)",
     "fitted exponent of c_{t+1} - c_t against c_t",
     lambda p, rng: _report(run_sl(p, rng), "exponent", SL_EXTRAS + ("n_exponent",)),
@@ -640,8 +640,8 @@ def _ensemble_measure(p, rng):
 
 ENSEMBLE = _coverage_claim(
     "mrp.sl.ensemble",
-    "AZL Thm 2 at finite k: averaging K independently initialised SL models classifies a single-view sample "
-    "unless every model missed its strong view: accuracy 1 - (1 - c)^K with c SL's view coverage (docs/papers/mrp.md §4.4 C12; "
+    "AZL Thm 2 at finite k: averaging K independently initialised SL models classifies a single-view sample unless "
+    "every model missed its strong view: accuracy 1 - (1 - c)^K with c SL's view coverage (docs/papers/mrp.md §4.4 C12; "
     "c = 1/2 gives AZL's 1 - 2^-K).",
     ensemble_from_coverage, sv_from_coverage,
     "no ensemble gain: the averaged models classify what one model does, c (one model fewer, 1 - (1 - c)^(K-1) "
@@ -720,7 +720,7 @@ _sl_claim(
                      "patches are zeroed.")
 
 
-# ------------------------------------------------------------------ MRP claims (Thm 1/2, docs/papers/mrp.md §4.4 C6-C10)
+# ----------------------------------------------------------------- MRP claims (Thm 1/2, docs/papers/mrp.md §4.4 C6-C10)
 MRP_PRECISION = "the spec's stated precision of MRP Thm 1/2's 1 - e^{-Omega(log^2 k)} at small k"
 
 
@@ -732,16 +732,16 @@ def _coverage(p, rng):
 COVERAGE = _mrp_claim(
     "mrp.coverage",
     "MRP Thm 1: after pretraining every feature is captured, coverage = #{(i,l): Lambda >= varrho}/2k >= 0.9 "
-    "(docs/papers/mrp.md §4.4 C6); pixel target: from small init with no teacher; feature target: distillation from a random "
-    "teacher whose own coverage is already 1.0.",
+    "(docs/papers/mrp.md §4.4 C6); pixel target: from small init with no teacher; feature target: distillation from a "
+    "random teacher whose own coverage is already 1.0.",
     1.0, 0.1, 0.75, "near miss: a quarter of the features missed (0.75 +- 0.1)", "coverage", _coverage,
     "+-0.1: " + MRP_PRECISION + " (C6 >= 0.9)", interval="wilson_cluster",
     alternative=lambda p: 0.5, alternative_label="AZL SL's limit: one view per class (0.5)",
-    extra_assumption=" Feature target: the fixed teacher's own kernels already reach varrho on every feature "
-                     "(teacher coverage 1.0), so C6 measures how well the student distils a teacher that covers "
-                     "the features (docs/papers/mrp.md §9); a teacher at coverage <= 0.5 (sigma_T = sigma_0) leaves coverage "
-                     "0.04. Pixel target: no teacher, coverage 0 at step 0 (largest initial correlation "
-                     "0.08-0.10 against varrho = 0.1 on the pilot).")
+    extra_assumption=" Feature target: the fixed teacher's own kernels already reach varrho on every feature (teacher "
+                     "coverage 1.0), so C6 measures how well the student distils a teacher that covers the features "
+                     "(docs/papers/mrp.md §9); a teacher at coverage <= 0.5 (sigma_T = sigma_0) leaves coverage 0.04. "
+                     "Pixel target: no teacher, coverage 0 at step 0 (largest initial correlation 0.08-0.10 against "
+                     "varrho = 0.1 on the pilot).")
 
 
 def _purity(p, rng):
@@ -768,11 +768,11 @@ _mrp_claim(
     1.0, 0.1, 0.5, "half of the kernels pure (0.5 +- 0.1)",
     "fraction of captured kernels with 2nd/1st correlation < 0.3", _purity,
     "+-0.1: " + MRP_PRECISION + " (C7 >= 90 % below 0.3)", interval="wilson_cluster", expected="refuted",
-    finding="feature target: no captured kernel is pure (fraction ~0.02): the student copies the fixed random "
-            "teacher, whose kernels respond to random mixtures of features; the stop-gradient and EMA variants "
-            "mix the two co-occurring views of a class too (docs/papers/mrp.md §8, docs/mrp_study.md). Pixel target: most "
-            "captured kernels are pure (median 2nd/1st ratio ~0.08) but about 1 in 5 carries a second "
-            "feature, so 9 in 10 fails there too (docs/mrp_study.md)",
+    finding="feature target: no captured kernel is pure (fraction ~0.02): the student copies the fixed random teacher, "
+            "whose kernels respond to random mixtures of features; the stop-gradient and EMA variants mix the two "
+            "co-occurring views of a class too (docs/papers/mrp.md §8, docs/mrp_study.md). Pixel target: most captured "
+            "kernels are pure (median 2nd/1st ratio ~0.08) but about 1 in 5 carries a second feature, so 9 in 10 fails "
+            "there too (docs/mrp_study.md)",
     positive_control=_corrected_purity,
     positive_label="corrected: feature target, the purity of a random Gaussian kernel of the teacher's scale, "
                    "P[c_(2) < 0.3 c_(1) | c_(1) >= varrho] over 2k i.i.d. N(0, sigma_T^2) correlations (derived, "
@@ -807,8 +807,8 @@ def _gain_from_coverage(p, cal) -> tuple[float, float]:
 register(Claim(
     id="mrp.ft.single_view_gain",
     source=SOURCE_MRP + " vs " + SOURCE_AZL + " [ours: finite-size check]",
-    statement="MRP Thm 2 vs AZL Thm 1 at finite k: fine-tuned single-view accuracy (~1) exceeds the AZL SL "
-              "network's by 1 - c, c SL's view coverage (docs/papers/mrp.md §4.4 C8 'SL + 0.3'; AZL's limit c = 1/2 gives 1/2).",
+    statement="MRP Thm 2 vs AZL Thm 1 at finite k: fine-tuned single-view accuracy (~1) exceeds the AZL SL network's by "
+              "1 - c, c SL's view coverage (docs/papers/mrp.md §4.4 C8 'SL + 0.3'; AZL's limit c = 1/2 gives 1/2).",
     kind="estimate", regime=gain_regime(), predict=_gain_from_coverage, measure=_gain_measure,
     tolerance=Tolerance(0.1), negative_control=lambda p, cal: 0.7,
     negative_label="near miss: the top of the spec's band [0.3, 0.7] (an SL accuracy of 0.3)",
@@ -868,7 +868,8 @@ def _retention(p, rng):
 
 _mrp_claim(
     "mrp.ft.retention",
-    "MRP Thm 2: features captured in pretraining are retained through fine-tuning (>= 95 %, docs/papers/mrp.md §4.4 C10).",
+    "MRP Thm 2: features captured in pretraining are retained through fine-tuning (>= 95 %, "
+    "docs/papers/mrp.md §4.4 C10).",
     1.0, 0.05, 0.8, "near miss: one captured feature in five lost (0.8 +- 0.05)",
     "fraction of captured features kept", _retention, "+-0.05: the spec's stated precision for C10 (>= 95 %)",
     interval="wilson_cluster")
@@ -882,9 +883,9 @@ def _ft_memorised(p, rng):
 
 _mrp_claim(
     "mrp.ft.noise_memorisation",
-    "MRP Thm 2 against AZL's memorisation (docs/papers/mrp.md §4.4 C13): after fine-tuning the pretrained features fit the "
-    "single-view training samples, so at most 1 in 10 of them is classified correctly only through its "
-    "noise patches (prediction 0 +- 0.1).",
+    "MRP Thm 2 against AZL's memorisation (docs/papers/mrp.md §4.4 C13): after fine-tuning the pretrained features fit "
+    "the single-view training samples, so at most 1 in 10 of them is classified correctly only through its noise "
+    "patches (prediction 0 +- 0.1).",
     0.0, 0.1, 0.25, "near miss: a quarter of them fitted by noise (0.25 +- 0.1)",
     "fraction of single-view training samples fitted by noise after FT", _ft_memorised,
     "+-0.1: the spec's qualitative C13 ('MRP-FT does not need it') read as at most one in ten",

@@ -248,8 +248,8 @@ register(Claim(
     kind="qualitative", comparison="within", regime=MAE_HEADLINE_REGIME,
     predict=lambda p: (1 - p["eps"], 1.0),
     measure=_own_area_measure, tolerance=0.0,
-    tolerance_reason="0 around the band [1 - eps, 1]: eps is the theorem's own precision (docs/papers/vit.md §4 T-MAE-1 pass "
-                     "criterion), so no further slack is added.",
+    tolerance_reason="0 around the band [1 - eps, 1]: eps is the theorem's own precision (docs/papers/vit.md §4 T-MAE-1 "
+                     "pass criterion), so no further slack is added.",
     negative_control=lambda p: _unconditioned_cap(p),
     negative_label="own-area attention stops at the unconditioned cap 1 - gamma^(C_local - 1) (0.75 at "
                    "C_local = 3): the level reached if it only tracked whether the own area is visible",
@@ -480,8 +480,8 @@ PHASE1_FINDING = ("fitted slope of A_1^-2 over phase I is {} of 2 eta pi gamma z
 
 register(Claim(
     id="vit.mae.phase1_law",
-    source=f"{SOURCE}, phase I; docs/papers/vit.md §3.3 heuristic A_1^-2(t) = A_1^-2(0) + 2 eta z^2 t (ours, with pi gamma "
-           "z^4 made explicit) [D]",
+    source=f"{SOURCE}, phase I; docs/papers/vit.md §3.3 heuristic A_1^-2(t) = A_1^-2(0) + 2 eta z^2 t (ours, with pi "
+           "gamma z^4 made explicit) [D]",
     statement="During phase I the global-area attention of masked local queries follows "
               "A_1(t)^-2 = A_1(0)^-2 + 2 eta pi gamma z^4 t (slope ratio measured/derived = 1).",
     kind="estimate", regime=TWO_PHASE_REGIME,
@@ -628,9 +628,9 @@ GLOBAL_DOMINANT = Constraint("global_area_dominant", lambda p: p["C_global"] >= 
                              "area is several local areas large, so the head start is not within mask noise)",
                              ("C_global", "C_local"))
 ENOUGH_MASKS = Constraint("enough_masks", lambda p: p["masks"] >= 256,
-                          "masks >= 256 (docs/papers/vit.md §7: T* is insensitive to the number of masks only beyond ~256; "
-                          "fewer leave the slowest query's conditional attention noisy, T*_local/T*_global "
-                          "then varies by +-0.16 per run)", ("masks",))
+                          "masks >= 256 (docs/papers/vit.md §7: T* is insensitive to the number of masks only beyond "
+                          "~256; fewer leave the slowest query's conditional attention noisy, T*_local/T*_global then "
+                          "varies by +-0.16 per run)", ("masks",))
 _ORDER_PARAMS = _geometry((32, 64), (16, 32), (4, 4), (1, 2)) + _training(masks=(256, 256))
 _ORDER_PARAMS = [q if q.name != "masks" else Param("masks", 256, 256, kind="int", low=8, high=4096,
                                                    search=(256, 384), doc=q.doc) for q in _ORDER_PARAMS]
@@ -638,9 +638,9 @@ _ORDER_PARAMS = [q if q.name != "gamma" else Param("gamma", 0.5, 0.5, kind="floa
                                                    low_open=True, high_open=True, search=(0.5, 0.75), doc=q.doc)
                  for q in _ORDER_PARAMS]
 ORDER_MASKING = Constraint("masking_ratio", lambda p: p["gamma"] >= 0.5,
-                           "gamma >= 0.5 (docs/papers/vit.md §6.4's masking ratios 0.5 and 0.75); below it the time-scale "
-                           "statements can fail at P <= 36 (falsification search: T*_local/T*_global = 0.83-0.91 "
-                           "at P=36, C_global=30, C_local=3, gamma=0.3; T_2's slope 1.10-1.13 at P=25, "
+                           "gamma >= 0.5 (docs/papers/vit.md §6.4's masking ratios 0.5 and 0.75); below it the "
+                           "time-scale statements can fail at P <= 36 (falsification search: T*_local/T*_global = "
+                           "0.83-0.91 at P=36, C_global=30, C_local=3, gamma=0.3; T_2's slope 1.10-1.13 at P=25, "
                            "C_global=13, gamma=0.3)", ("gamma",))
 ORDER_REGIME = _mae_regime(_ORDER_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, SMALL_STEP, GLOBAL_DOMINANT,
                                            ENOUGH_MASKS, ORDER_MASKING))
@@ -666,7 +666,8 @@ register(Claim(
     negative_control=lambda p: math.sqrt(p["C_global"] / p["C_local"]),
     negative_label="the sharpened ratio at half its exponent: T*_local/T*_global >= (C_global/C_local)^(1/2)",
     alternative=lambda p: p["C_global"] / p["C_local"],
-    alternative_label="docs/papers/vit.md §4 T-MAE-3 heuristic T*_local/T*_global >= P^(kappa_s-kappa_c) = C_global/C_local",
+    alternative_label="docs/papers/vit.md §4 T-MAE-3 heuristic T*_local/T*_global >= P^(kappa_s-kappa_c) = "
+                      "C_global/C_local",
     seeds={"quick": 6, "full": 6}, assumption=MAE_ASSUMPTION + " Regime restated after a falsification search: "
     "with a small masking ratio (gamma = 0.3) and a global area of 30 of 36 patches the local areas converge "
     "first (T*_local/T*_global = 0.83-0.91), so the regime keeps the spec's masking ratios gamma >= 0.5.",
@@ -679,8 +680,8 @@ ORDER_RATIO_FINDING = ("T*_local/T*_global is {} at {}, not C_global/C_local = {
 
 register(Claim(
     id="vit.mae.learning_order_ratio",
-    source=f"{SOURCE}; docs/papers/vit.md §4 T-MAE-3 heuristic T*_local/T*_global ~ P^(kappa_s-kappa_c) = C_global/C_local "
-           "(ours, a sharpening of the theorem) [D/R]",
+    source=f"{SOURCE}; docs/papers/vit.md §4 T-MAE-3 heuristic T*_local/T*_global ~ P^(kappa_s-kappa_c) = "
+           "C_global/C_local (ours, a sharpening of the theorem) [D/R]",
     statement="T*_local / T*_global equals C_global / C_local within a factor 3.",
     kind="estimate", regime=ORDER_REGIME,
     predict=lambda p: math.log(p["C_global"] / p["C_local"]),
@@ -830,10 +831,10 @@ register(Claim(
     negative_label="T_2 set by the phase-I end scale A_1 = O(P^((kappa_c-1)/2)): slope <= 1/2",
     alternative=lambda p: 0.0, alternative_label="T_2 does not grow with P/C_local (slope <= 0)",
     seeds={"quick": 5, "full": 5}, assumption=MAE_ASSUMPTION + " Sweep of C_local at fixed P and C_global. "
-    "Regime restated after falsification searches: at 128 masks one seed's slope reached 1.006 under a fresh "
-    "root, so the regime keeps masks >= 256 (docs/papers/vit.md §7); with 256 masks the search then refuted the bound at small "
-    "masking ratios (slope 1.13 [1.03, 1.23] at P=25, C_global=13, C_locals=[3, 4, 6, 12], gamma=0.3; "
-    "inconclusive at 0.375), so it keeps the spec's gamma >= 0.5.",
+    "Regime restated after falsification searches: at 128 masks one seed's slope reached 1.006 under a fresh root, so "
+    "the regime keeps masks >= 256 (docs/papers/vit.md §7); with 256 masks the search then refuted the bound at small "
+    "masking ratios (slope 1.13 [1.03, 1.23] at P=25, C_global=13, C_locals=[3, 4, 6, 12], gamma=0.3; inconclusive at "
+    "0.375), so it keeps the spec's gamma >= 0.5.",
     measured_label="log-log slope of T_2 vs P/C_local",
     curve=Curve("P / C_local (patches per local area)", "T_2 (GD steps)", log=True),
 ))
