@@ -86,9 +86,9 @@ def _spectral_constraints(with_n=True, with_m=True, guidance_n=False, guidance_m
     return cons
 
 
-GUIDANCE_REASON = ("docs/papers/two_stage.md §4: below it the neglected second-order terms of the eigenvector expansion "
-                   "(relative size ~ d lambda_1 lambda_(r+1)/(gap^2 m)) exceed the 5 % precision the asymptotic claims "
-                   "are judged at")
+GUIDANCE_REASON = ("docs/papers/two_stage.md §4: below it the neglected second-order terms of the eigenvector "
+                   "expansion (relative size ~ d lambda_1 lambda_(r+1)/(gap^2 m)) exceed the 5 % precision the "
+                   "asymptotic claims are judged at")
 
 
 def _downstream_guidance(r_of, names):
@@ -459,9 +459,9 @@ register(Claim(
     seeds={"quick": 4, "full": 10},
     assumption="x ~ N(0, diag(eigenvalues)) (PCA is rotation-equivariant), U_hat = top-r eigenvectors of the uncentred "
                "sample covariance, OLS head without intercept, exact excess (U w - U* b)^T Sigma (U w - U* b); "
-               "sampler='wishart' draws the scatter matrices exactly (Bartlett). The limit A + γB is evaluated with the "
-               "exact finite-n OLS factor, A n/(n-r-1) + γB (n-1)/(n-r-1) (docs/papers/two_stage.md §3a, §4: 1.002 at n "
-               "= 2000, 1.027 at n = 50 r), and sizes are held to the spec's guidance",
+               "sampler='wishart' draws the scatter matrices exactly (Bartlett). The limit A + γB is evaluated with "
+               "the exact finite-n OLS factor, A n/(n-r-1) + γB (n-1)/(n-r-1) (docs/papers/two_stage.md §3a, §4: 1.002 "
+               "at n = 2000, 1.027 at n = 50 r), and sizes are held to the spec's guidance",
     measured_label="n x mean excess test risk",
     plot=_mean_risk_plot(_linear_mc(_spectral_task), _spectral_A_B,
                          lambda p: (len(p["eigenvalues"]) * p["r"], p["r"]), "3a spectral", 2000,
@@ -920,9 +920,9 @@ register(Claim(
     predict=lambda p: ts.spectral_B(p["eigenvalues"], p["r"], p["beta"]),
     measure=_representation_measure,
     tolerance=Tolerance(MEAN_TOL, relative=True),
-    tolerance_reason="±5 % of the prediction: the precision docs/papers/two_stage.md §4 states; the regime enforces the "
-                     "guidance m >= 20 d λ1 λ_(r+1)/gap², which keeps the first neglected term of m E[a(U_hat)], of "
-                     "relative order d λ1 λ_(r+1)/(gap² m), below 1/20. Fixed before the runs, not from a measured "
+    tolerance_reason="±5 % of the prediction: the precision docs/papers/two_stage.md §4 states; the regime enforces "
+                     "the guidance m >= 20 d λ1 λ_(r+1)/gap², which keeps the first neglected term of m E[a(U_hat)], "
+                     "of relative order d λ1 λ_(r+1)/(gap² m), below 1/20. Fixed before the runs, not from a measured "
                      "value",
     negative_control=lambda p: REPR_NEAR_MISS * ts.spectral_B(p["eigenvalues"], p["r"], p["beta"]),
     negative_label=f"B x {REPR_NEAR_MISS:g}: eigenvector variances of an effective sample m/{REPR_NEAR_MISS:g} "

@@ -51,8 +51,10 @@ from theorycheck.runner import replicate_identity
 from theorycheck.registry import register, register_bench
 from theorycheck.verdict import Tolerance
 
-SOURCE_AZL = "Allen-Zhu & Li 2020 (arXiv 2012.09816) Thm 1 via Pan-Zhou-Yan 2023 (arXiv 2206.03826); docs/papers/mrp.md §4.1 [M], §4.4"
-SOURCE_MRP = "Pan, Zhou & Yan 2023 (arXiv 2206.03826) Thm 1/2; docs/papers/mrp.md §4.2-§4.4 [V qualitative, M/R quantitative]"
+SOURCE_AZL = ("Allen-Zhu & Li 2020 (arXiv 2012.09816) Thm 1 via Pan-Zhou-Yan 2023 (arXiv 2206.03826); "
+              "docs/papers/mrp.md §4.1 [M], §4.4")
+SOURCE_MRP = ("Pan, Zhou & Yan 2023 (arXiv 2206.03826) Thm 1/2; docs/papers/mrp.md §4.2-§4.4 [V qualitative, M/R "
+              "quantitative]")
 DATA_ASSUMPTION = ("Data: C_p = 2, s = 3 (docs/papers/mrp.md §1.1: 2), features = first 2k basis vectors, gamma = 0, "
                    "Gaussian noise only on noise patches (sigma_p = 0, sigma_n = 0.04) and projected off span(V), rho_w "
                    "= 0.03 (docs/papers/mrp.md §1.1: 0.1), mu = 0.02; exact full-batch GD in float64.")
@@ -641,8 +643,8 @@ def _ensemble_measure(p, rng):
 ENSEMBLE = _coverage_claim(
     "mrp.sl.ensemble",
     "AZL Thm 2 at finite k: averaging K independently initialised SL models classifies a single-view sample unless "
-    "every model missed its strong view: accuracy 1 - (1 - c)^K with c SL's view coverage (docs/papers/mrp.md §4.4 C12; "
-    "c = 1/2 gives AZL's 1 - 2^-K).",
+    "every model missed its strong view: accuracy 1 - (1 - c)^K with c SL's view coverage "
+    "(docs/papers/mrp.md §4.4 C12; c = 1/2 gives AZL's 1 - 2^-K).",
     ensemble_from_coverage, sv_from_coverage,
     "no ensemble gain: the averaged models classify what one model does, c (one model fewer, 1 - (1 - c)^(K-1) "
     "~ 0.84, lies within the spec's +-0.1 of the prediction and cannot be told apart)",

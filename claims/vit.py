@@ -248,8 +248,8 @@ register(Claim(
     kind="qualitative", comparison="within", regime=MAE_HEADLINE_REGIME,
     predict=lambda p: (1 - p["eps"], 1.0),
     measure=_own_area_measure, tolerance=0.0,
-    tolerance_reason="0 around the band [1 - eps, 1]: eps is the theorem's own precision (docs/papers/vit.md §4 T-MAE-1 "
-                     "pass criterion), so no further slack is added.",
+    tolerance_reason="0 around the band [1 - eps, 1]: eps is the theorem's own precision "
+                     "(docs/papers/vit.md §4 T-MAE-1 pass criterion), so no further slack is added.",
     negative_control=lambda p: _unconditioned_cap(p),
     negative_label="own-area attention stops at the unconditioned cap 1 - gamma^(C_local - 1) (0.75 at "
                    "C_local = 3): the level reached if it only tracked whether the own area is visible",
