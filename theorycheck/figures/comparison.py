@@ -282,7 +282,7 @@ def comparison_figure(row, claim=None, detail=None):
     text = caption(row, claim)
     heights = [2.4] + ([3.2] if has_curve else []) + [0.14 * (text.count("\n") + 1) + 0.1]
     if detail is not None:
-        heights.append(min(9.0, style.WIDTH * 0.72 * detail.shape[0] / detail.shape[1]))
+        heights.append(min(10.0, style.WIDTH * detail.shape[0] / detail.shape[1]))
     with style.style():
         fig = plt.figure(figsize=(style.WIDTH, sum(heights) + 0.5), layout="constrained")
         grid = fig.add_gridspec(len(heights), 1, height_ratios=heights)
