@@ -7,7 +7,6 @@ from the claims' full seed counts: what is checked is that every claim's row dra
 """
 import math
 
-import matplotlib
 import numpy as np
 import pytest
 from hypothesis import given
