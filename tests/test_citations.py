@@ -107,3 +107,14 @@ def test_the_resolver_rejects_what_does_not_resolve(notes):
     assert unresolved("docs/papers/mrp.md §5 C6", notes) == ["docs/papers/mrp.md §5 does not mention C6"]
     assert unresolved("docs/papers/nope.md §1", notes) == ["docs/papers/nope.md does not exist"]
     assert unresolved("docs/papers/vit.md §2.1-§2.9", notes) == ["docs/papers/vit.md has no section §2.9"]
+
+
+def test_claims_named_in_the_notes_exist():
+    from theorycheck import registry
+
+    ids = {c.id for c in registry.all_claims()}
+    named = {name: set(re.findall(r"`((?:lemma|mest|mrp|vit)\.[a-z0-9_.]*[a-z0-9_])`", p.read_text(encoding="utf-8")))
+             for name, p in ((p.stem, p) for p in PAPERS.glob("*.md"))}
+    assert sum(map(len, named.values())) >= 30
+    missing = {name: sorted(c for c in cs if c not in ids) for name, cs in named.items()}
+    assert not any(missing.values()), missing
