@@ -22,12 +22,12 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import backends
-from .task import CALIBRATION, MEASURE
-# The seeding lives in :mod:`theorycheck.task`; these names stay importable from here.
-from .task import STREAMS, replicate_identity, replicate_rngs, replicate_seed, run_replicate, split_measurement
 from .claim import Calibration, Claim
 from .fit import SlopeFit, bootstrap_slope, loglog_slope
 from .progress import Progress
+from .task import CALIBRATION, MEASURE
+# The seeding lives in theorycheck.task; these names stay importable from here.
+from .task import STREAMS, replicate_identity, replicate_rngs, replicate_seed, run_replicate, split_measurement
 from .verdict import as_interval, control_distance, decide, mean_ci, proportion_ci, resolution
 
 DEFAULT_ROOT = 20260101
