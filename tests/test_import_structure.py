@@ -61,14 +61,21 @@ def test_the_detector_finds_a_circle(tmp_path):
 
 def loaded_after(statement: str) -> set[str]:
     code = (f"import sys\n{statement}\n"
-            "print(' '.join(m for m in ('sympy', 'scipy.stats', 'matplotlib') if m in sys.modules))")
+            "print(' '.join(m for m in ('numpy', 'sympy', 'scipy.stats', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     return set(out.stdout.split())
 
 
+def test_a_worker_can_limit_its_threads_before_numpy_loads():
+    # a worker unpickles limit_threads / run_task by reference, importing their module first
+    assert loaded_after("import theorycheck.task, theorycheck.backends, theorycheck.dask_backend") == set()
+    assert loaded_after("from theorycheck.task import replicate_seed\nreplicate_seed('a.b', 1, 0)") == {"numpy"}
+
+
 def test_claims_and_derivations_load_heavy_libraries_only_on_demand():
-    assert loaded_after("import derivations.tensor_power, derivations.two_stage, derivations.vit") == set()
-    assert loaded_after("import claims.lemma, claims.mest, claims.vit") == set()
+    assert loaded_after("import derivations.tensor_power, derivations.two_stage, derivations.vit") == {"numpy"}
+    assert loaded_after("import claims.lemma, claims.mest, claims.vit") == {"numpy"}
     # ... and the SymPy layer is still there when asked for.
-    assert loaded_after("from derivations import tensor_power as tp\nstr(tp.HIT_UPPER)") == {"sympy"}
-    assert loaded_after("from derivations import two_stage as ts\nts.spectral_B([3.0, 1.0], 1, [1.0])") == {"sympy"}
+    assert loaded_after("from derivations import tensor_power as tp\nstr(tp.HIT_UPPER)") == {"numpy", "sympy"}
+    assert loaded_after("from derivations import two_stage as ts\nts.spectral_B([3.0, 1.0], 1, [1.0])") \
+        == {"numpy", "sympy"}

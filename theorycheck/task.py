@@ -8,7 +8,9 @@ plain values a worker process can receive; :func:`run_replicate` runs it and rec
 :func:`run_task` runs a task where it lands: in a worker process it first makes the process single-threaded
 for numerics (one BLAS, OpenMP and Numba thread), so that a replicate gives the same bits on every backend.
 Both the sweep runner (:mod:`theorycheck.runner`) and the backends (:mod:`theorycheck.backends`,
-:mod:`theorycheck.dask_backend`) build on this module, which imports none of them.
+:mod:`theorycheck.dask_backend`) build on this module, which imports none of them.  NumPy is imported
+where it is used, so that a worker that unpickles :func:`limit_threads` or :func:`run_task` sets its thread
+limits before NumPy loads.
 """
 from __future__ import annotations
 
@@ -24,9 +26,9 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
+
     from .claim import Claim
 
 MEASURE, CALIBRATION = "measure", "calibration"
@@ -40,6 +42,8 @@ def replicate_seed(claim_id: str, root: int, index: int, stream: str = MEASURE) 
     empirical ingredient of an ``independent_runs`` prediction) have ``(crc32(claim), index, 1)``, so they
     never coincide with a measured replicate.
     """
+    import numpy as np
+
     key = (zlib.crc32(claim_id.encode()), int(index))
     if STREAMS[stream] is not None:
         key += (STREAMS[stream],)
@@ -47,6 +51,8 @@ def replicate_seed(claim_id: str, root: int, index: int, stream: str = MEASURE) 
 
 
 def replicate_rngs(claim_id: str, root: int, n: int, stream: str = MEASURE) -> list[np.random.Generator]:
+    import numpy as np
+
     return [np.random.default_rng(replicate_seed(claim_id, root, i, stream)) for i in range(n)]
 
 
@@ -78,6 +84,8 @@ def run_replicate(claim: Claim, params: Mapping[str, Any], root: int, index: int
     The record holds ``index, value, extras, error``, the wall-clock ``elapsed_s`` and the CPU time
     ``cpu_s`` of the process that ran it.
     """
+    import numpy as np
+
     t0, c0 = time.perf_counter(), time.process_time()
     rng = np.random.default_rng(replicate_seed(claim.id, root, index, stream))
     fn = claim.measure if stream == MEASURE else claim.calibrate
