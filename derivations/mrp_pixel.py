@@ -1,4 +1,4 @@
-"""Bernoulli-mask moments of the pixel-target MRP loss (Pan, Zhou & Yan; spec 2.5).
+"""Bernoulli-mask moments of the pixel-target MRP loss (Pan, Zhou & Yan; docs/papers/mrp.md §2.5).
 
 Keep-mask ``eps_p ~ Bernoulli(theta)`` i.i.d. over the ``P`` patches (``eps_p = 1`` keeps patch ``p``).  The
 loss ``1/(2P) E sum_p (1 - eps_p) ||x_p - U sum_q eps_q a_q||^2`` needs three moments,
