@@ -1,4 +1,5 @@
-"""Pixel-target MRP (docs/papers/mrp.md §2.5): an auto-encoder that reconstructs the masked patches from the visible ones.
+"""Pixel-target MRP (docs/papers/mrp.md §2.5): an auto-encoder that reconstructs the masked patches from the
+visible ones.
 
 Encoder (two layers): the ``M = k m`` smoothed-ReLU conv kernels ``w_r`` with sum pooling over the visible
 patches, ``h(eps X) = sum_p eps_p a_p``, ``a_p = relu~(W x_p) in R^M``; ``eps_p ~ Bernoulli(theta)`` i.i.d.
