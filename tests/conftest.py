@@ -11,7 +11,6 @@ Profiles (``--hypothesis-profile=NAME``):
 ``--hypothesis-seed=S`` gives fresh draws under either profile.
 """
 import importlib
-import pkgutil
 from pathlib import Path
 
 import pytest
@@ -27,14 +26,30 @@ settings.register_profile("thorough", deadline=None, max_examples=300, derandomi
 settings.load_profile("theorycheck")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def warm_kernels():
-    """Compile (or load from cache) every simulation kernel once per session: each simulation
-    subpackage may define ``warmup()``."""
-    import simulations
+def _selected_simulations(items) -> set[str]:
+    """The simulation subpackages the selected tests reach: those their test modules (and, for the claims
+    battery, their claims' modules) import, transitively."""
+    from theorycheck.store import module_closure
+    from theorycheck.task import claim_modules
 
-    for info in pkgutil.iter_modules(simulations.__path__, prefix="simulations."):
-        module = importlib.import_module(info.name)
+    names = set()
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None:
+            names.add(module.__name__)
+        claim = getattr(getattr(item, "callspec", None), "params", {}).get("claim")
+        if claim is not None and hasattr(claim, "measure"):
+            names.update(claim_modules(claim))
+    return {".".join(m.split(".")[:2]) for m in module_closure(tuple(sorted(names)))
+            if m.startswith("simulations.")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_kernels(request):
+    """Compile (or load from cache) once per session the kernels of the simulation subpackages the selected
+    tests reach (``pytest -k one_claim`` compiles that claim's only): each may define ``warmup()``."""
+    for name in sorted(_selected_simulations(request.session.items)):
+        module = importlib.import_module(name)
         if hasattr(module, "warmup"):
             module.warmup()
 
