@@ -1,4 +1,5 @@
-"""The README: its two opening commands, CI running the test command, and a fresh claim table."""
+"""The README: its two opening commands, CI running the test command, fresh results tables, and a link to
+the fresh claim table in docs/claims.md."""
 import re
 from pathlib import Path
 
@@ -25,9 +26,27 @@ def test_ci_runs_the_readme_test_command():
     assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()
 
 
-def test_claim_table_is_fresh():
+def test_claim_table_is_fresh_in_docs_and_linked_from_the_readme():
+    text = (ROOT / "docs" / "claims.md").read_text()
+    assert readme.BEGIN in text and readme.END in text
+    assert readme.render(text, ROOT) == text, "docs/claims.md is stale: run `python -m theorycheck.readme`"
+    front = (ROOT / "README.md").read_text()
+    assert "](docs/claims.md)" in front and readme.BEGIN not in front
+
+
+def test_readme_results_tables_are_fresh():
     text = (ROOT / "README.md").read_text()
-    assert readme.render(text, ROOT) == text, "claim table is stale: run `python -m theorycheck.readme`"
+    assert readme.render(text, ROOT) == text, "README results are stale: run `python -m theorycheck.readme`"
+
+
+def test_check_mode_reports_a_stale_file(tmp_path, monkeypatch, capsys):
+    (tmp_path / "README.md").write_text("# x\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "claims.md").write_text(f"{readme.BEGIN}\nSTALE-ROW\n{readme.END}\n")
+    monkeypatch.chdir(tmp_path)
+    assert readme.main(["--check"]) == 1 and "docs/claims.md" in capsys.readouterr().err
+    assert readme.main([]) == 0 and readme.main(["--check"]) == 0
+    assert "STALE-ROW" not in (tmp_path / "docs" / "claims.md").read_text()
 
 
 def test_claim_table_lists_every_claim():

@@ -1,11 +1,13 @@
-"""The README's generated parts: the claim table (from the registry) and the results tables (from run records).
+"""The generated parts of the documentation: the claim table (from the registry) in ``docs/claims.md`` and
+the results tables (from run records) in ``README.md``.
 
-``python -m theorycheck.readme`` rewrites the claim table between the claim markers below and every results
-block ``<!-- results:begin FILE PREFIX -->`` ... ``<!-- results:end -->``, rendering the rows of the verify
-JSON record ``FILE`` (written by ``theorycheck verify ... --json FILE``) whose claim starts with ``PREFIX``;
-``python -m theorycheck.readme --check`` exits 1 when any generated part is stale (the test suite checks
-this too).  The results tables are therefore exactly the recorded runs, with their resolution and control
-distance.
+``python -m theorycheck.readme`` rewrites, in each of those files, the claim table between the claim markers
+below and every results block ``<!-- results:begin FILE PREFIX -->`` ... ``<!-- results:end -->``, rendering
+the rows of the verify JSON record ``FILE`` (written by ``theorycheck verify ... --json FILE``, relative to the
+repository root) whose claim starts with ``PREFIX``; ``python -m theorycheck.readme --check`` exits 1 when any
+generated part is stale (the test suite checks this too).  The results tables are therefore exactly the
+recorded runs, with their resolution and control distance.  The claim table lives apart from the README so
+that two people adding claims do not conflict there.
 """
 from __future__ import annotations
 
@@ -107,29 +109,46 @@ def _render_results(text: str, base: Path) -> str:
     return RESULTS.sub(block, text)
 
 
+#: The files with generated parts, relative to the repository root.
+GENERATED = ("README.md", "docs/claims.md")
+
+
 def render(text: str, base: Path | None = None) -> str:
-    """``text`` with the claim table and every results block regenerated (run records read from ``base``,
-    default the current directory)."""
-    try:
+    """``text`` with its claim table (when it has the claim markers) and every results block regenerated
+    (run records read from ``base``, default the current directory)."""
+    if BEGIN in text:
         head, rest = text.split(BEGIN, 1)
+        if END not in rest:
+            raise ValueError(f"a claim table opens with {BEGIN!r} but never closes with {END!r}")
         _, tail = rest.split(END, 1)
-    except ValueError:
-        raise ValueError("README.md lacks the claim-table markers") from None
-    return _render_results(f"{head}{BEGIN}\n{claim_table()}\n{END}{tail}", base or Path("."))
+        text = f"{head}{BEGIN}\n{claim_table()}\n{END}{tail}"
+    return _render_results(text, base or Path("."))
+
+
+def _root_of(path: Path) -> Path:
+    """The repository root of a documentation file: the nearest directory above it holding README.md."""
+    for directory in path.resolve().parents:
+        if (directory / "README.md").is_file():
+            return directory
+    return path.resolve().parent
 
 
 def main(argv=None) -> int:
+    """Regenerate (or with ``--check``, check) the generated parts of the files named on the command line,
+    default :data:`GENERATED` under the current directory."""
     argv = sys.argv[1:] if argv is None else argv
-    path = Path(argv[-1]) if argv and not argv[-1].startswith("--") else Path("README.md")
-    text = path.read_text()
-    new = render(text, path.parent)
-    if "--check" in argv:
-        if new != text:
-            print(f"{path}: claim table is stale; run `python -m theorycheck.readme`", file=sys.stderr)
-            return 1
-        return 0
-    path.write_text(new)
-    return 0
+    names = [a for a in argv if not a.startswith("--")] or list(GENERATED)
+    stale = 0
+    for path in map(Path, names):
+        text = path.read_text()
+        new = render(text, _root_of(path))
+        if "--check" in argv:
+            if new != text:
+                print(f"{path}: generated part is stale; run `python -m theorycheck.readme`", file=sys.stderr)
+                stale = 1
+        elif new != text:
+            path.write_text(new)
+    return stale
 
 
 if __name__ == "__main__":
