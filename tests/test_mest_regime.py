@@ -55,17 +55,17 @@ def test_violated_assumptions_are_named(capsys, sets, constraint, param):
 
 
 def test_readme_example_and_formula(capsys):
-    # r = 2 leaves the gap 6 - 4, so the guidance asks m >= 20 * 20 * 10 * 4 / 2^2 = 4000
-    code, out, _ = _predict(capsys, "r=2", "beta=[1,1]", "n=2000", "m=4000")
+    # r = 2 leaves the gap 6 - 4, so the guidance asks m >= 20 * 20 * 10 * 4 / 2^2 = 4000, the band 4 x 4000
+    code, out, _ = _predict(capsys, "r=2", "beta=[1,1]", "n=8000", "m=16000")
     assert code == 0
     row = json.loads(out)
     eig = [10.0, 6.0, 4.0] + [1.0] * 17
     w = [la ** 2 * (10 / (10 - la) ** 2 + 6 / (6 - la) ** 2) for la in eig[2:]]
     # the limit A + gamma B with the exact OLS factor: A n/(n-r-1) + gamma B (n-1)/(n-r-1)
-    assert row["predicted"] == pytest.approx(2 * 2000 / 1997 + 0.5 * sum(w) * 1999 / 1997)
-    assert row["negative_control"]["predicted"] == pytest.approx(2 * 2000 / 1997 + 0.8 * 0.5 * sum(w) * 1999 / 1997)
-    code, _, err = _predict(capsys, "r=2", "beta=[1,1]", "n=2000", "m=3999")
-    assert code == 2 and "pretraining_size_guidance" in err
+    assert row["predicted"] == pytest.approx(2 * 8000 / 7997 + 0.5 * sum(w) * 7999 / 7997)
+    assert row["negative_control"]["predicted"] == pytest.approx(2 * 8000 / 7997 + 0.8 * 0.5 * sum(w) * 7999 / 7997)
+    code, _, err = _predict(capsys, "r=2", "beta=[1,1]", "n=8000", "m=15999")
+    assert code == 2 and "pretraining_size_for_the_band" in err
 
 
 CLAIM = registry.get(SPECTRAL)
@@ -122,6 +122,10 @@ def test_every_mest_claim_has_a_refutable_negative_control_and_valid_defaults():
     ("mest.gmm.mean_risk", {"m": 149}, "asymptotic_sizes"),
     ("mest.spectral.rate", {"n_grid": [400, 800, 1600]}, "size_guidance_on_grid"),
     ("mest.spectral.rate", {"gamma": 2.0}, "size_guidance_on_grid"),
+    # the mean-risk and law claims need a pre-training term the band (or the KS test) can resolve
+    ("mest.spectral.mean_risk", {"m": 1999}, "pretraining_size_for_the_band"),
+    ("mest.factor.mean_risk", {"n": 100, "m": 375}, "pretraining_term_resolved"),
+    ("mest.spectral.law", {"beta": [0.0, 0.0, 0.0]}, "pretraining_term_present"),
 ])
 def test_other_regimes_reject_with_named_assumption(claim_id, overrides, constraint):
     with pytest.raises(RegimeError, match=constraint):
@@ -149,8 +153,8 @@ def test_finite_sample_prediction_matches_formula():
 
 
 @pytest.mark.parametrize("claim_id, overrides", [
-    ("mest.spectral.mean_risk", {"n": 150, "m": 445}),
-    ("mest.factor.mean_risk", {"n": 100, "m": 375}),
+    ("mest.spectral.mean_risk", {"n": 2000, "m": 2000}),   # the band's floor max(2000, 4 x 445)
+    ("mest.factor.mean_risk", {"n": 1000, "m": 375}),
     ("mest.gmm.mean_risk", {"n": 150, "m": 150}),
     ("mest.spectral.rate", {"n_grid": [500, 1000, 2000], "gamma": 1.0}),
 ])
