@@ -247,3 +247,91 @@ def test_cli_json_and_exit_codes(planted_registered, tmp_path, capsys):
     assert _region(again, IN_REGIME)["counterexample"]["params"] == _region(report, IN_REGIME)["counterexample"]["params"]
     assert main(["explore", "planted.nonexistent", "--out", str(tmp_path)]) == 2
     assert main(["explore", "planted.corner", "--budget", "0"]) == 2
+
+
+# ------------------------------------------------------------------ property-test helpers and the agreement figure
+def test_verify_command_reproduces_the_setting(capsys):
+    """The command a failing property example prints parses back, through the CLI's own parser, to the very
+    setting and root that failed (floats exactly, lists and choices included)."""
+    import shlex
+
+    from theorycheck.explore.properties import verify_command
+    from theorycheck.regime import parse_assignments
+
+    claim = _corner_claim()
+    params = {"n": 811, "a": 8.123456789012345, "k": 1}
+    cmd = verify_command(claim, params, 987654321)
+    words = shlex.split(cmd)
+    assert words[:3] == ["theorycheck", "verify", "planted.corner"] and words[-2:] == ["--seed", "987654321"]
+    sets = [words[i + 1] for i, w in enumerate(words) if w == "--set"]
+    assert claim.regime.resolve("quick", texts=parse_assignments(sets)) == params
+    assert "k=" not in cmd          # a parameter at its tier default is not repeated
+
+
+def test_property_check_names_the_command_and_the_failure():
+    from theorycheck.explore.properties import check, failures
+
+    claim = _corner_claim()
+    row = check(claim, {"n": 100, "a": 1.0, "k": 1}, root=5)
+    assert row["verdict"] == "verified" and failures(claim, row) == []
+    with pytest.raises(AssertionError, match=r"theorycheck verify planted.corner --set n=900 --set a=9.0 "
+                                             r"--seed 5\n.*verdict refuted, expected verified"):
+        check(claim, {"n": 900, "a": 9.0, "k": 1}, root=5)
+
+
+def test_property_check_requires_the_control_refuted():
+    """A claim verified at a setting where its negative control is also verified fails the property."""
+    from theorycheck.explore.properties import failures, judge
+
+    base = _corner_claim()
+    claim = Claim(id="planted.blunt", source="test", statement="planted: control too close", kind="estimate",
+                  regime=base.regime, predict=_truth, measure=lambda p, rng: _truth(p) + rng.normal(0, 1e-4),
+                  tolerance=0.1, negative_control=lambda p: _truth(p) + 0.01, negative_label="too close",
+                  seeds={"quick": 3, "full": 3}, measured_label="planted value")
+    row = judge(claim, {"n": 100, "a": 1.0, "k": 1}, root=1)
+    assert row["verdict"] == "verified"
+    assert any("negative control (too close) verified" in f for f in failures(claim, row))
+
+
+def test_drawn_settings_stay_in_the_regime():
+    from hypothesis import given
+
+    from theorycheck.explore.properties import ROOT_RANGE, drawn_settings
+
+    claim = _needs_one_claim()
+
+    @given(drawn_settings(claim))
+    def inside(drawn):
+        params, root = drawn
+        assert claim.regime.satisfies(params) and ROOT_RANGE[0] <= root <= ROOT_RANGE[1]
+
+    inside()
+
+
+def test_agreement_figure_from_explore(tmp_path):
+    """explore draws predicted against measured (one point per setting without error, coloured by verdict)."""
+    from theorycheck.explore.figures import agreement_points
+
+    claim = _corner_claim()
+    report = explore(claim, budget=15, shrink_budget=5, out=tmp_path / "run")
+    path = tmp_path / "run" / "explore_planted.corner_agreement.png"
+    assert report["agreement_figure"] == str(path) and path.stat().st_size > 0
+    points = agreement_points(claim, report["evaluations"])
+    assert len(points) == len(report["evaluations"])
+    for pt, ev in zip(points, report["evaluations"]):
+        assert pt["band"] == pytest.approx((ev["predicted"] - 0.1, ev["predicted"] + 0.1))
+        assert pt["verdict"] == ev["verdict"]
+    explicit = tmp_path / "agree.png"
+    assert explore(claim, budget=3, agreement_figure=explicit)["agreement_figure"] == str(explicit)
+    assert explicit.stat().st_size > 0
+
+
+def test_cli_figure_flag(tmp_path):
+    figure = tmp_path / "fig.png"
+    registry.register(_needs_one_claim())
+    try:
+        code = main(["explore", "planted.needs_one", "--budget", "3", "--quiet", "--out", str(tmp_path / "o"),
+                     "--figure", str(figure)])
+    finally:
+        registry.unregister("planted.needs_one")
+    assert code == 0 and figure.stat().st_size > 0
