@@ -140,8 +140,14 @@ def test_law_prediction_is_the_ks_critical_value():
     assert lo == 0 and hi == pytest.approx(1.3581 * np.sqrt(1 / R + 1 / N), rel=1e-4)
     wlo, whi = c.negative_control(p)
     assert wlo > hi                     # the wrong law's band excludes every distance the claim accepts
-    # the gap of the law with its gamma-weights x1.2 is the distance between two different laws: above KS noise
-    assert (wlo + whi) / 2 > 4 * hi
+    # the near miss: the gamma-weights enlarged just enough that the two laws sit 3 critical values apart
+    from claims import mest as mest_claims
+    assert (wlo + whi) / 2 == pytest.approx(mest_claims.LAW_CONTROL_CRITICALS * hi, rel=0.02)
+    head_w, pre_w = mest_claims._spectral_weights(p)
+    factor = mest_claims.law_near_miss_factor(tuple(head_w), tuple(pre_w), p["n"] / p["m"], hi)
+    assert 1.0 < factor < 1.2
+    # with more repetitions the critical value shrinks and so does the factor: the control follows the resolution
+    assert mest_claims.law_near_miss_factor(tuple(head_w), tuple(pre_w), p["n"] / p["m"], hi / 2) < factor
 
 
 def test_finite_sample_prediction_matches_formula():
