@@ -12,11 +12,11 @@ from typing import Any, Callable, Mapping
 from .regime import TIERS, Regime
 from .verdict import COMPARISONS, INTERVALS, VERDICTS, Tolerance
 
-CLAIM_KINDS = ("estimate", "upper_bound", "lower_bound", "scaling", "qualitative")
+CLAIM_KINDS = ("estimate", "upper_bound", "lower_bound", "scaling", "qualitative", "limit")
 ROLES = ("theorem", "consistency")
 PREDICTION_SOURCES = ("derived", "constant", "independent_runs")
 _DEFAULT_COMPARISON = {"estimate": "within", "upper_bound": "below", "lower_bound": "above",
-                       "scaling": "within"}
+                       "scaling": "within", "limit": "within"}
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
 
@@ -152,6 +152,10 @@ class Claim:
         Calibration replicates per tier (default: the claim's ``seeds``).
     calibration_label : str
         What ``calibrate`` measures.
+    ladder : theorycheck.limit.Ladder, optional
+        Required for (and only for) ``kind="limit"``: the size parameter, its sizes per tier, the
+        finite-size model and the window, fixed before the data; the verdict is on the extrapolated limit
+        and its bootstrap interval over seeds (:mod:`theorycheck.limit`).  ``seeds`` are per size.
     """
 
     id: str
@@ -189,6 +193,7 @@ class Claim:
     calibrate: Callable | None = None
     calibration_seeds: dict | None = None
     calibration_label: str = ""
+    ladder: Any = None
 
     def __post_init__(self):
         if not _ID.match(self.id):
@@ -221,6 +226,10 @@ class Claim:
                                                             or not self.positive_label):
             raise ValueError(f"{self.id}: a claim expected 'refuted' needs a positive control (the corrected "
                              f"statement) and its label")
+        if (self.kind == "limit") != (self.ladder is not None):
+            raise ValueError(f"{self.id}: kind='limit' goes with a ladder (theorycheck.limit.Ladder), and only then")
+        if self.ladder is not None:
+            self._check_ladder()
         if self.curve is not None and not isinstance(self.curve, Curve):
             raise ValueError(f"{self.id}: curve must be a theorycheck.claim.Curve (axis labels of the points x, y)")
         if self.alternative is not None and not self.alternative_label:
@@ -241,6 +250,16 @@ class Claim:
                              f"({self.seeds['full']} < {self.seeds['quick']})")
         if self.calibrate is not None:
             self.calibration_seeds = dict(self.calibration_seeds or self.seeds)
+
+    def _check_ladder(self) -> None:
+        from .limit import Ladder
+
+        if not isinstance(self.ladder, Ladder):
+            raise ValueError(f"{self.id}: ladder must be a theorycheck.limit.Ladder")
+        if self.ladder.size not in self.regime.names:
+            raise ValueError(f"{self.id}: the ladder's size {self.ladder.size!r} is not a parameter of the regime")
+        if self.calibrate is not None or self.event_label:
+            raise ValueError(f"{self.id}: a limit claim takes neither calibration runs nor an event")
 
     # ------------------------------------------------------------------ per tier
     def expected_for(self, tier: str = "quick") -> str:
@@ -292,7 +311,7 @@ class Claim:
             "negative_control": self.negative_label, "positive_control": self.positive_label or None,
             "alternative": self.alternative_label or None,
             "calibration": self.calibration_label or None, "event": self.event_label or None,
-            "seeds": dict(self.seeds),
+            "seeds": dict(self.seeds), "ladder": None if self.ladder is None else self.ladder.describe(),
             "curve": None if self.curve is None else {"x": self.curve.x_label, "y": self.curve.y_label,
                                                       "log": self.curve.log},
             "params": {p.name: {"quick": p.quick, "full": p.full, "allowed": p.allowed(), "doc": p.doc}

@@ -34,7 +34,7 @@ DEFAULT_ROOT = 20260101
 
 __all__ = ["DEFAULT_ROOT", "MEASURE", "CALIBRATION", "STREAMS", "replicate_seed", "replicate_rngs",
            "replicate_identity", "split_measurement", "run_replicate", "reduce_values", "summarise_calibration",
-           "evaluate", "measure_points", "run_calibration", "verify_claim", "Sweep", "SweepError", "sweep",
+           "evaluate", "judge", "measure_points", "run_calibration", "verify_claim", "Sweep", "SweepError", "sweep",
            "row_ok"]
 
 
@@ -77,9 +77,17 @@ def evaluate(claim: Claim, params: Mapping[str, Any], values: Iterable[float], e
     control's verdict, with the interval method, the resolution and the control's distance."""
     values = [float(v) for v in values]
     extras = list(extras) if extras is not None else [{} for _ in values]
+    measured, lo, hi = reduce_values(values, extras, claim.interval)
+    return judge(claim, params, measured, lo, hi, calibration)
+
+
+def judge(claim: Claim, params: Mapping[str, Any], measured: float, lo: float, hi: float,
+          calibration: Calibration | None = None) -> dict:
+    """The verdict of an interval ``[lo, hi]`` of the measured statistic against the claim's band, with its
+    negative control's, competing theory's and positive control's verdicts, the resolution and the control's
+    distance (the reduction-free part of :func:`evaluate`, shared with limit claims)."""
     predicted = claim.prediction(params, calibration)
     tol = claim.tolerance.width(predicted)
-    measured, lo, hi = reduce_values(values, extras, claim.interval)
     res = resolution(lo, hi, predicted, tol, claim.comparison)
     wrong = claim.control(params, calibration)
     wrong_tol = claim.tolerance.width(wrong)
@@ -241,6 +249,10 @@ def verify_claim(claim: Claim, params: Mapping[str, Any], n_seeds: int, root: in
     """
     from .store import code_version, params_key
 
+    if claim.kind == "limit":
+        from .limit import verify_limit
+
+        return verify_limit(claim, params, n_seeds, root, backend, store, progress, tier)
     t0 = time.perf_counter()
     backend = backend or backends.InProcess()
     pk = params_key(params)
