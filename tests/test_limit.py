@@ -226,3 +226,26 @@ def test_an_interrupted_ladder_resumes_from_the_store(tmp_path):
     assert not set(first) & set(second)                 # the store keys include the size: nothing rerun
     fresh = runner.verify_claim(claim, params, 4, progress=False)
     assert fresh["limit"] == row["limit"] and fresh["ladder"] == row["ladder"]
+
+
+def test_the_figure_draws_the_limit_panel(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from theorycheck.figures.comparison import comparison_figure
+
+    claim = _planted()
+    row = runner.verify_claim(claim, claim.regime.resolve("quick"), 8, progress=False)
+    fig = comparison_figure(row, claim)
+    try:
+        panel = fig.axes[1]
+        assert panel.get_xscale() == "log" and "window" in panel.get_title()
+        labels = panel.get_legend_handles_labels()[1]
+        assert any(lab.startswith("extrapolated limit") and "verified" in lab for lab in labels)
+        assert any("negative control" in lab for lab in labels)
+        fig.savefig(tmp_path / "limit.png")
+    finally:
+        plt.close(fig)
+    assert (tmp_path / "limit.png").stat().st_size > 10_000

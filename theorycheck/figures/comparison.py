@@ -277,22 +277,32 @@ def comparison_figure(row, claim=None, detail=None):
     caption, and ``detail`` (pixels of the claim's own figure, from :func:`detail_image`) below them."""
     import matplotlib.pyplot as plt
 
+    from .limit import draw_limit, has_ladder
+
     curve = getattr(claim, "curve", None)
     has_curve = curve is not None and bool(curve_points(row))
+    ladder = has_ladder(row)
     text = caption(row, claim)
-    heights = [2.4] + ([3.2] if has_curve else []) + [0.14 * (text.count("\n") + 1) + 0.1]
+    heights = ([2.4] + ([3.4] if ladder else []) + ([3.2] if has_curve else [])
+               + [0.14 * (text.count("\n") + 1) + 0.1])
     if detail is not None:
         heights.append(min(10.0, style.WIDTH * detail.shape[0] / detail.shape[1]))
     with style.style():
         fig = plt.figure(figsize=(style.WIDTH, sum(heights) + 0.5), layout="constrained")
         grid = fig.add_gridspec(len(heights), 1, height_ratios=heights)
         ax = fig.add_subplot(grid[0])
-        draw_strip(ax, row, getattr(claim, "measured_label", ""))
+        # a limit row's strip shows the extrapolated limit alone; its replicates are on the limit panel
+        draw_strip(ax, dict(row, values=[], extras=[]) if ladder else row, getattr(claim, "measured_label", ""))
         colour = style.VERDICT_STYLE.get(row.get("verdict"), (style.MEASURED, ""))[0]
         fig.suptitle(f"{row['claim']}  ({row.get('kind')}, {row.get('role', 'theorem')})", fontweight="bold",
                      fontsize=10.5)
         ax.set_title(f"verdict {row.get('verdict')}, expected {row.get('expected')}", color=colour, fontsize=9.5)
         i = 1
+        if ladder:
+            lad = getattr(claim, "ladder", None)
+            draw_limit(fig.add_subplot(grid[i]), row, getattr(lad, "scale_label", "") or getattr(lad, "size", ""),
+                       getattr(claim, "measured_label", ""))
+            i += 1
         if has_curve:
             draw_curve(fig.add_subplot(grid[i]), row, curve, row.get("kind"))
             i += 1
