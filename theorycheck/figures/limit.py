@@ -53,7 +53,9 @@ def draw_limit(ax, row, scale_label: str = "", value_label: str = "") -> None:
         b_lo, b_hi = band(row["predicted"], row.get("tolerance") or 0.0, row["comparison"])
         y_all = np.concatenate([lo, hi, [row["limit_ci_low"], row["limit_ci_high"]]])
         span = float(np.ptp(y_all)) or 1.0
-        ax.axhspan(max(b_lo, y_all.min() - span), min(b_hi, y_all.max() + span), color=style.BAND, alpha=0.25,
+        # an infinite (one-sided) band edge is drawn a data span beyond the data
+        ax.axhspan(b_lo if math.isfinite(b_lo) else y_all.min() - span,
+                   b_hi if math.isfinite(b_hi) else y_all.max() + span, color=style.BAND, alpha=0.25,
                    lw=0, label=f"accepted band for the limit [{style.format_value(b_lo)}, {style.format_value(b_hi)}]")
         for p in set(as_interval(row["predicted"])):
             ax.axhline(p, color=style.PREDICTED, lw=1.5)
@@ -78,7 +80,7 @@ def draw_limit(ax, row, scale_label: str = "", value_label: str = "") -> None:
     ax.set_title(style.wrap(f"window: {window.get('rule', '?')} ({len(window.get('sizes', []))} of {len(rungs)} "
                             f"sizes)", 100), fontsize=8.5)
     ax.set_xlabel(scale_label or "size")
-    ax.set_ylabel(value_label or row.get("measured_label") or "value")
+    ax.set_ylabel(style.wrap(value_label or row.get("measured_label") or "value", 40), fontsize=8)
     hs, ls = ax.get_legend_handles_labels()
     ax.legend(hs, [style.wrap(x, 60) for x in ls], loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
     if not math.isfinite(float(s.max())):
