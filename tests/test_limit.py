@@ -249,3 +249,17 @@ def test_the_figure_draws_the_limit_panel(tmp_path):
     finally:
         plt.close(fig)
     assert (tmp_path / "limit.png").stat().st_size > 10_000
+
+
+def test_cli_verify_json_rows_carry_the_limit_fields(capsys, tmp_path):
+    from theorycheck.cli import main
+
+    out = tmp_path / "rows.json"
+    assert main(["verify", "lemma.tensor_power.offset_limit", "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "limit extrapolated over the largest 3 sizes (power)" in table
+    (row,) = json.loads(out.read_text())
+    assert row["kind"] == "limit" and row["verdict"] == "verified"
+    assert row["limit_ci_low"] <= row["limit"] <= row["limit_ci_high"]
+    assert row["window"]["sizes"] == [0.02, 0.01, 0.005]
+    assert [g["size"] for g in row["ladder"]] == [0.04, 0.02, 0.01, 0.005]

@@ -224,6 +224,10 @@ def _print_table(rows) -> None:
             print(_row_line(r))
             if r.get("error"):
                 print(f"    error: {r['error']}")
+            if r.get("ladder") and r.get("window"):
+                means = ", ".join(f"{_fmt(g['size'])}: {_fmt(g['mean'])}" for g in r["ladder"])
+                print(f"    limit extrapolated over {r['window']['rule']} ({r.get('fit', {}).get('model')}); "
+                      f"rung means {means}")
             if r.get("event_failures"):
                 print(f"    the theorem's event ({r['event_label']}) failed in {r['event_failures']} of {r['seeds']} "
                       f"replicates, left out of the interval")
