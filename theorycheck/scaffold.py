@@ -206,7 +206,7 @@ def _near_miss(p):
 
 def _plot(p, rngs):
     """Each replicate's mean squared norm against the prediction and the near miss."""
-    fig, ax = figure()
+    fig, (ax,) = figure()
     values = [_measure(p, rng)["value"] for rng in rngs]
     ax.plot(range(len(values)), values, "o", label="replicates")
     ax.axhline(_predict(p), color="k", label="predicted")
