@@ -39,11 +39,11 @@ i.i.d. ``N(mu e_1, sigma^2 I_d)``,
 
 .. math::  E \\| \\bar x \\|^2 = \\mu^2 + d \\sigma^2 / n,
 
-coordinate by coordinate from the law of the mean (``bar x_j ~ N(mu_j, sigma^2 / n)``).  Keep the
-conventions: symbolic work happens on first use (:func:`expected_squared_norm_expr` is cached), never at
-import, so ``theorycheck list`` stays fast; numerical functions take plain numbers; every ``check_*``
-function takes no required argument and returns residuals that are all zero (the conformance battery runs
-them).
+coordinate by coordinate from the moment generating function of the mean, ``M(t) = M_x(t / n)^n`` with
+``M_x(t) = exp(m t + s^2 t^2 / 2)``, and ``E[Y^2] = M''(0)``.  Keep the conventions: symbolic work happens on
+first use (:func:`expected_squared_norm_expr` is cached), never at import, so ``theorycheck list`` stays
+fast; numerical functions take plain numbers; every ``check_*`` function takes no required argument and
+returns residuals that are all zero (the conformance battery runs them).
 """
 from __future__ import annotations
 
@@ -52,21 +52,23 @@ from functools import lru_cache
 import sympy as sp
 
 n, d = sp.symbols("n d", positive=True, integer=True)
-mu, sigma = sp.symbols("mu sigma", nonnegative=True)
+mu, sigma, t = sp.symbols("mu sigma t", real=True)
+
+
+def _normal_mgf(mean, sd, at):
+    return sp.exp(mean * at + sd ** 2 * at ** 2 / 2)
+
+
+def _second_moment_of_mean(mean, sd, size):
+    """``E[Y^2]`` for ``Y`` the mean of ``size`` i.i.d. ``N(mean, sd^2)``: ``d^2/dt^2 M_x(t/size)^size`` at 0."""
+    return sp.simplify(sp.diff(_normal_mgf(mean, sd, t / size) ** size, t, 2).subs(t, 0))
 
 
 @lru_cache(maxsize=None)
 def expected_squared_norm_expr() -> sp.Expr:
-    """``E ||bar x||^2`` as a SymPy expression in ``mu, sigma, d, n``.
-
-    One coordinate of the mean is ``N(mu, sigma^2 / n)``, the other ``d - 1`` are ``N(0, sigma^2 / n)``;
-    ``E[Y^2] = Var Y + (E Y)^2`` for each.
-    """
-    from sympy.stats import E, Normal
-
-    first = E(Normal("m1", mu, sigma / sp.sqrt(n)) ** 2)
-    other = E(Normal("m2", 0, sigma / sp.sqrt(n)) ** 2)
-    return sp.simplify(first + (d - 1) * other)
+    """``E ||bar x||^2`` as a SymPy expression in ``mu, sigma, d, n``: one coordinate of mean ``mu``, the
+    other ``d - 1`` of mean 0."""
+    return sp.simplify(_second_moment_of_mean(mu, sigma, n) + (d - 1) * _second_moment_of_mean(0, sigma, n))
 
 
 @lru_cache(maxsize=None)
@@ -87,14 +89,16 @@ def near_miss_squared_norm(mu_: float, sigma_: float, d_: int, n_: int) -> float
 
 
 def check_expected_squared_norm() -> list:
-    """Residuals (all zero): the derived expression minus the closed form, and, for ``n = 2, d = 1``, minus
-    the expectation of the mean of two explicit independent normals."""
-    from sympy.stats import E, Normal
-
-    closed = mu ** 2 + d * sigma ** 2 / n
-    two = E(((Normal("x1", mu, sigma) + Normal("x2", mu, sigma)) / 2) ** 2)
-    return [sp.simplify(expected_squared_norm_expr() - closed),
-            sp.simplify(two - expected_squared_norm_expr().subs({d: 1, n: 2}))]
+    """Residuals (all zero): the derived expression minus the closed form ``mu^2 + d sigma^2 / n``, and, for
+    ``n = 3, d = 1``, the second moment of ``(x_1 + x_2 + x_3) / 3`` expanded from the three variables'
+    independent moments minus the expression."""
+    x = sp.symbols("x1:4", real=True)
+    square = sp.expand(((x[0] + x[1] + x[2]) / 3) ** 2)
+    moments = {1: mu, 2: mu ** 2 + sigma ** 2}
+    by_moments = sum(coeff * sp.Mul(*[moments[e] for e in powers if e])
+                     for powers, coeff in sp.Poly(square, *x).terms())
+    return [sp.simplify(expected_squared_norm_expr() - (mu ** 2 + d * sigma ** 2 / n)),
+            sp.simplify(by_moments - expected_squared_norm_expr().subs({d: 1, n: 3}))]
 ''')
 
 SIM_INIT = Template('''\
