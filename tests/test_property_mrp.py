@@ -1,0 +1,67 @@
+"""Property tests of mask-reconstruction pretraining vs supervised learning: k, s, q and the other data and
+training parameters drawn from each claim's regime (the strategy ``theorycheck explore`` searches), judged
+by the claim's own measurement and verdict.  Each setting trains the paper's networks on 8 to 16 seeds, so
+these tests are marked ``slow`` (deselected by default; ``-m property`` or ``-m slow`` runs them).
+
+The SL claims share one regime and one set of training runs per replicate (an in-process cache keyed by
+parameters and replicate), so one drawn setting judges all three of them for the cost of one.
+
+A failing example's message starts with the ``theorycheck verify ... --set ... --seed ...`` command that
+reproduces it.
+"""
+import pytest
+from hypothesis import given, note
+
+from theorycheck import registry
+from theorycheck.explore.properties import check, drawn_settings, property_settings, verify_command
+
+pytestmark = [pytest.mark.property, pytest.mark.slow]
+
+POWER_METHOD = registry.get("mrp.sl.power_method")
+ACCOUNTING = registry.get("mrp.sl.single_view_accounting")
+SL_SINGLE_VIEW = registry.get("mrp.sl.single_view_accuracy")
+FT_VS_CONTROL = registry.get("mrp.ft.gain_vs_control")
+SL_TRIO = (POWER_METHOD, ACCOUNTING, SL_SINGLE_VIEW)
+
+
+def test_sl_claims_share_one_regime():
+    """The trio below draws from one regime; it must be the same one for all three claims."""
+    first = SL_TRIO[0].regime
+    for claim in SL_TRIO[1:]:
+        assert claim.regime.params == first.params
+        assert [c.name for c in claim.regime.constraints] == [c.name for c in first.constraints]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "finding, regime change pending in claims/mrp.py: mrp.sl.single_view_accounting is refuted (0.84 against "
+    "1 +- 0.1) at a drawn setting with mu = 1.2e-7 (no single-view training samples), k = 8, q = 5, N = 157, "
+    "eta = 2, T = 300; the SL regimes' mu search range (0, 0.1) reaches 0, where AZL's single-view mechanism "
+    "has nothing to memorise (mu = 0 is the ablation claim's regime)"))
+@property_settings()
+@given(drawn_settings(SL_SINGLE_VIEW))
+def test_sl_power_method_accounting_and_single_view_accuracy(drawn):
+    """At each drawn (k, s, q, ...): the winning correlation grows with exponent q - 1 (power method), a
+    single-view sample is classified correctly exactly when its class learned its view, 1/2 on one-view
+    classes (accounting), and SL single-view accuracy matches its finite-k prediction; every negative
+    control is refuted at the same setting."""
+    params, root = drawn
+    for claim in SL_TRIO:
+        note(verify_command(claim, params, root))
+    for claim in SL_TRIO:
+        row = check(claim, params, root)
+        assert row["seeds"] == claim.seeds["quick"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "finding, regime change pending in claims/mrp.py: the corrected statement (gain >= 0) is inconclusive at a "
+    "drawn setting with mu = 3e-105, k = 8, m = 4, N = 243, T_pre = 252, T_ft = 100; the regime's mu search "
+    "range (0, 0.1) reaches 0 (no single-view training samples)"))
+@property_settings()
+@given(drawn_settings(FT_VS_CONTROL))
+def test_mrp_finetuning_against_same_architecture_control(drawn):
+    """MRP-FT's single-view accuracy gain over the same architecture trained from random initialisation is
+    refuted as >= 0.3 (the claim's expectation) and its corrected statement is verified at each setting."""
+    params, root = drawn
+    note(verify_command(FT_VS_CONTROL, params, root))
+    row = check(FT_VS_CONTROL, params, root)
+    assert row["positive_control"]["verdict"] == "verified"
