@@ -61,12 +61,21 @@ def test_scheduler_addresses_that_are_allowed(address):
     check_scheduler(address)
 
 
-def test_plot_out_under_a_file(no_work, a_file, capsys):
+@pytest.fixture
+def no_measurement(monkeypatch):
+    """``plot`` selects its claims first (one file or a directory depends on how many): it may look them up,
+    but measuring one fails the test."""
+    from theorycheck import runner
+
+    monkeypatch.setattr(runner, "verify_claim", lambda *a, **k: pytest.fail("the command measured a claim"))
+
+
+def test_plot_out_under_a_file(no_measurement, a_file, capsys):
     _refused(["plot", "lemma.tensor_power.bounds", "--out", str(a_file / "fig.png")], capsys, "--out",
              "cannot be created")
 
 
-def test_plot_out_of_an_unknown_type(no_work, tmp_path, capsys):
+def test_plot_out_of_an_unknown_type(no_measurement, tmp_path, capsys):
     _refused(["plot", "lemma.tensor_power.bounds", "--out", str(tmp_path / "fig.gif")], capsys, "--out", ".png")
 
 
