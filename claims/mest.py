@@ -1011,6 +1011,24 @@ def _spectral_limit_n(p) -> int:
     return int(round(p["gamma"] * p["m"]))
 
 
+def _spectral_limit_strategy(tier):
+    """3a configurations whose pre-training guidance is at most the third-largest quick-tier rung (d <= 8, top
+    eigenvalues in [4, 20], the others in [0.05, 1]: guidance <= 20 * 8 * 20 / 9 = 356), gamma in [0.25, 4]."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def configs(draw):
+        d = draw(st.integers(3, 8))
+        r = draw(st.integers(1, d - 1))
+        top = sorted(draw(st.lists(st.floats(4.0, 20.0), min_size=r, max_size=r)), reverse=True)
+        bottom = sorted(draw(st.lists(st.floats(0.05, 1.0), min_size=d - r, max_size=d - r)), reverse=True)
+        return {**SPECTRAL_MEAN_LIMIT_REGIME.defaults(tier), "eigenvalues": top + bottom, "r": r,
+                "beta": draw(st.lists(st.floats(-3.0, 3.0), min_size=r, max_size=r)),
+                "noise_var": draw(st.floats(0.05, 5.0)), "gamma": draw(st.floats(0.25, 4.0))}
+
+    return configs()
+
+
 SPECTRAL_MEAN_LIMIT_REGIME = Regime(
     params=_spectral_core_params() + [
         Param("gamma", quick=1.0, kind="float", low=0, low_open=True, high=100, search=(0.1, 10), log=True,
@@ -1022,7 +1040,13 @@ SPECTRAL_MEAN_LIMIT_REGIME = Regime(
         _sampler_param()],
     constraints=_spectral_constraints(with_n=False) + [
         Constraint("ols_mean_exists", lambda p: _spectral_limit_n(p) > p["r"] + 1,
-                   "round(gamma m) > r + 1 (the OLS excess risk has a finite mean)", ("gamma", "m", "r"))])
+                   "round(gamma m) > r + 1 (the OLS excess risk has a finite mean)", ("gamma", "m", "r")),
+        Constraint("window_past_the_guidance",
+                   lambda p: pretraining_size_guidance(p["eigenvalues"], p["r"]) <= MEAN_LIMIT_MS["quick"][-3],
+                   f"the spec's pre-training guidance 20 d lambda_1 lambda_(r+1)/gap^2 <= {MEAN_LIMIT_MS['quick'][-3]} "
+                   "(the third-largest quick-tier m), so the window has three sizes past it at either tier",
+                   ("eigenvalues", "r"))],
+    strategy_fn=_spectral_limit_strategy)
 
 
 def _spectral_limit_ratio_measure(p, rng):
