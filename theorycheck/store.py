@@ -184,6 +184,13 @@ def _imported_names(name: str, path: Path) -> set[str]:
 
 
 def module_closure(names) -> dict[str, Path]:
+    """Source files of the modules ``names`` and of every module they import, transitively (see
+    :func:`_closure`; computed once per set of names, until :func:`clear_version_caches`)."""
+    return dict(_closure(tuple(sorted(set(names)))))
+
+
+@lru_cache(maxsize=None)
+def _closure(names: tuple[str, ...]) -> dict[str, Path]:
     """Source files of the modules ``names`` and of every module they import, transitively, within the
     project's packages (:data:`PROJECT_ROOTS`) and the top-level packages of ``names`` themselves (a plug-in
     claim's own package); importing ``a.b.c`` runs ``a`` and ``a.b`` too, so parent packages are included.
@@ -260,6 +267,7 @@ def claim_version(claim_id: str) -> str:
 def clear_version_caches() -> None:
     """Forget every computed version (after source files changed in this process)."""
     code_version.cache_clear()
+    _closure.cache_clear()
     _core_digest.cache_clear()
     modules_version.cache_clear()
     provenance.cache_clear()

@@ -36,7 +36,6 @@ replicate per claim; :data:`HEAVY_CHECKS` more (a suite may put them behind a ma
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 import math
@@ -287,7 +286,7 @@ def check_plot_runs(claim: Claim) -> None:
 
 def derivation_self_checks(claim: Claim) -> list[str]:
     """Names ``module.check_name`` of the self-checks of the modules the claim imports (outside its own
-    modules): top-level functions named ``check_*`` callable without arguments."""
+    modules, loaded when the claim was): top-level functions named ``check_*`` callable without arguments."""
     from .store import module_closure
     from .task import claim_modules
 
@@ -296,8 +295,10 @@ def derivation_self_checks(claim: Claim) -> list[str]:
     for name in sorted(module_closure(claim_modules(claim))):
         if name in own:
             continue
+        if name not in sys.modules:
+            continue  # imported lazily by the claim, if at all: its self-checks wait for a claim that loads it
         if name not in _SELF_CHECKS:
-            module = importlib.import_module(name)
+            module = sys.modules[name]
             _SELF_CHECKS[name] = [
                 f"{name}.{fn_name}" for fn_name, fn in vars(module).items()
                 if fn_name.startswith("check_") and inspect.isfunction(fn) and fn.__module__ == name
