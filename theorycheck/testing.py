@@ -48,7 +48,8 @@ from .regime import TIERS
 from .verdict import as_interval
 
 _ROWS: dict[tuple, dict] = {}
-_SELF_CHECKS: dict[str, list[str]] = {}
+_SELF_CHECKS: dict[str, list[str]] = {}          # module -> its self-check names
+_SELF_CHECK_RESULTS: dict[str, str | None] = {}  # self-check -> None when it passed, else its residuals
 _WORKER = None
 
 
@@ -306,9 +307,6 @@ def derivation_self_checks(claim: Claim) -> list[str]:
                         for p in inspect.signature(fn).parameters.values())]
         out += _SELF_CHECKS[name]
     return out
-
-
-_SELF_CHECK_RESULTS: dict[str, str | None] = {}
 
 
 def _is_zero(value) -> bool:
