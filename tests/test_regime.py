@@ -88,3 +88,33 @@ def test_choice_search_does_not_narrow_the_regime():
 def test_validate_is_range_check(n):
     p = dict(REGIME.resolve(), n=n)
     assert REGIME.satisfies(p) == (n >= 2)
+
+
+# ------------------------------------------------------------------ every registered claim's strategy
+def _claim_ids():
+    from theorycheck import registry
+
+    return [c.id for c in registry.all_claims()]
+
+
+@pytest.mark.parametrize("claim_id", _claim_ids())
+def test_every_claim_strategy_draws_inside_its_regime(claim_id):
+    """The strategy that explore and the property tests share draws complete settings that pass the
+    regime's own validation, with a declared search range for every parameter (no fallback spread)."""
+    from hypothesis import HealthCheck, settings
+
+    from theorycheck import registry
+    from theorycheck.explore import regime_strategy
+
+    claim = registry.get(claim_id)
+    strategy, note = regime_strategy(claim.regime, "quick")
+    assert note == "", note
+
+    @settings(max_examples=3, database=None, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @given(strategy)
+    def inside(params):
+        assert set(params) == set(claim.regime.names)
+        assert claim.regime.validate(params) == params
+
+    inside()
