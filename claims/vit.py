@@ -20,6 +20,7 @@ whichever claim (or worker) computes it first, and a calibration run never sees 
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import zlib
 
@@ -29,6 +30,7 @@ from derivations import vit as D
 from simulations import vit as S
 from theorycheck import (Claim, Constraint, Curve, Param, Regime, Tolerance, loglog_slope, register,
                          register_bench, replicate_identity)
+from theorycheck.limit import Ladder, Window
 
 SOURCE = "Huang, Wen, Chi, Liang, ICLR 2025 (arXiv 2403.02233)"
 MAE_ASSUMPTION = ("one-layer softmax attention in the exact (Phi, Upsilon) parametrisation; softmax over all P "
@@ -323,8 +325,14 @@ def _rate(p, which, query="local", leading=False, own_counted_visible=False):
     return D.evaluate(expr, **vals)
 
 
-_RATE_PARAMS = _geometry((36, 64), (18, 32), (3, 4), (2, 2)) + _training(masks=(256, 512), eps=False)
-RATE_REGIME = _mae_regime(_RATE_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER))
+# masks drawn from the quick tier's 256 up: at 64 masks the 20 seeds' interval on the first-step rate is 2.5 % wide
+# against the 3 % band, and the property test drew an inconclusive verdict there (P = 16, C_global = 4, C_local = 2)
+_RATE_PARAMS = [p if p.name != "masks" else dataclasses.replace(p, search=(256, 384))
+                for p in _geometry((36, 64), (18, 32), (3, 4), (2, 2)) + _training(masks=(256, 512), eps=False)]
+RATE_MASKS = Constraint("rate_masks", lambda p: p["masks"] >= 256,
+                        "masks >= 256: with fewer masks the Monte Carlo spread of the first-step rate over 20 seeds "
+                        "fills most of the 3 % band (at 64 masks: inconclusive, interval 2.5 % wide)", ("masks",))
+RATE_REGIME = _mae_regime(_RATE_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, RATE_MASKS))
 RATE_TOL = Tolerance(0.03, relative=True)
 RATE_TOL_REASON = ("3 % relative: the Monte Carlo error of one finite mask set (relative standard error of the "
                    "mean first-step increment of one seed: ~1 % for the target rate, ~3 % for the global rate at "
@@ -1099,6 +1107,76 @@ register(Claim(
     assumption=CL_ASSUMPTION + " Visible-token pooling (mean over unmasked patches), z ~ Unif[0.5, 1.5].",
     measured_label="max - min over local queries of global-area attention",
 ))
+
+
+# ------------------------------------------------------------------- T-MAE-4 as a limit in P
+TSTAR_LIMIT_PS = {"quick": (16, 24, 32), "full": (32, 48, 64, 96, 128)}
+
+
+def _limit_geometry_ok(p):
+    c1 = int(round(p["P"] * p["global_fraction"]))
+    return all(2 <= c < c1 < p["P"] and (p["P"] - c1) % c == 0 for c in p["C_locals"])
+
+
+TSTAR_LIMIT_REGIME = Regime(
+    [Param("P", 32, 128, kind="int", low=8, high=512, search=(16, 48), doc="number of patches: the ladder's size"),
+     Param("global_fraction", 0.5, 0.5, kind="float", low=0.0, high=1.0, low_open=True, high_open=True,
+           search=(0.5, 0.5), doc="C_global = round(global_fraction P), so the geometry scales with P"),
+     Param("C_locals", [2, 4], [2, 4], kind="ints", low=2, high=64, length=(2, 2), search=(2, 4),
+           doc="the two local-area sizes whose T* give the local slope"),
+     Param("K", 1, 1, kind="choice", choices=(1, 2), doc="number of clusters (pi_k = 1/K)")]
+    + [q if q.name != "masks" else Param("masks", 256, 256, kind="int", low=8, high=4096, search=(256, 384), doc=q.doc)
+       for q in _training(masks=(256, 256))],
+    (Constraint("geometry_scales", _limit_geometry_ok,
+                "both C_locals lie in [2, C_global) and tile P - C_global, C_global = round(global_fraction P)",
+                ("P", "global_fraction", "C_locals")),
+     Constraint("distinct_locals", lambda p: p["C_locals"][0] < p["C_locals"][1],
+                "C_locals = [smaller, larger] (the slope's lever arm)", ("C_locals",)),
+     SMALL_STEP, ENOUGH_MASKS, ORDER_MASKING))
+
+
+def _local_slope_measure(p, rng):
+    """d ln T* / d ln(P/C_local) between the two local sizes, C_global = round(global_fraction P)."""
+    q = dict(p, C_global=int(round(p["P"] * p["global_fraction"])))
+    ts = []
+    for c in p["C_locals"]:
+        tr = _run(q, rng, C_local=c)
+        if tr.t_star() is None:
+            raise ValueError(f"P={p['P']}, C_local={c}: no convergence within the budget")
+        ts.append(_fractional_tstar(tr))
+    small, large = p["C_locals"]
+    return {"value": math.log(ts[0] / ts[1]) / math.log(large / small), "t_star": ts,
+            "P_over_C": [p["P"] / c for c in p["C_locals"]]}
+
+
+register(Claim(
+    id="vit.mae.tstar_slope_limit",
+    source=f"{SOURCE}; docs/papers/vit.md §4 T-MAE-4 sharpening T* proportional to P/C_local (ours) as a limit in P "
+           "[D/R]",
+    statement="As P grows (C_global = P/2, C_local in {2, 4}), the local log-log slope of T* against P/C_local tends "
+              "to 1 (+- 0.3): the sharpened T-MAE-4 judged where the theorem's regime would start.",
+    kind="limit", regime=TSTAR_LIMIT_REGIME,
+    predict=lambda p: D.TSTAR_EXPONENT, measure=_local_slope_measure, tolerance=0.3,
+    tolerance_reason="0.3: the spec's stated precision for this sharpening (T-MAE-4: slope 1 +- 0.3).",
+    negative_control=lambda p: 2.0, negative_label="slope 2",
+    positive_control=lambda p: (0.0, D.TSTAR_EXPONENT), positive_comparison="within", positive_tolerance=0.0,
+    positive_label="the theorem's order form T* = a (P/C_local) log P/eta + b/(eta eps), a, b >= 0, whose local "
+                   "slope lies in [0, 1] at every P",
+    seeds={"quick": 5, "full": 5}, expected="refuted",
+    finding_by_tier={
+        "quick": "the local slope rises with P (0.16, 0.33, 0.36 at P = 16, 24, 32) and its c/P extrapolation is 0.58 "
+                 "[0.48, 0.69], below the band 1 +- 0.3: the O(1/(eta eps)) tail shared by every area still dominates "
+                 "T* at these sizes, so the sharpened T-MAE-4 is not reached; the order form (slope in [0, 1]) holds",
+        "full": "the local slope rises with P (full-tier ladder P = 32 ... 128) and its c/P extrapolation stays below "
+                "the band 1 +- 0.3: the sharpened T-MAE-4 is not reached by P = 128; the order form (slope in [0, 1]) "
+                "holds"},
+    ladder=Ladder("P", TSTAR_LIMIT_PS, model="power", alpha=1.0,
+                  alpha_reason="the order form's local slope is a X/(a X + b/eps), X = (P/C_local) log P, so 1 - slope "
+                               "falls as 1/(P log P): alpha = 1 with the logarithm neglected",
+                  window=Window(largest=3), scale_label="P (patches), C_global = P/2"),
+    assumption=MAE_ASSUMPTION + " T* from the crossing of 1 - eps interpolated between steps; one replicate runs "
+               "both local sizes on fresh masks.",
+    measured_label="local slope d ln T* / d ln(P/C_local), extrapolated to P -> infinity"))
 
 
 # ------------------------------------------------------------------------------ benchmark
