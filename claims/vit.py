@@ -1132,7 +1132,19 @@ TSTAR_LIMIT_REGIME = Regime(
                 ("P", "global_fraction", "C_locals")),
      Constraint("distinct_locals", lambda p: p["C_locals"][0] < p["C_locals"][1],
                 "C_locals = [smaller, larger] (the slope's lever arm)", ("C_locals",)),
-     SMALL_STEP, ENOUGH_MASKS, ORDER_MASKING))
+     SMALL_STEP, ENOUGH_MASKS, ORDER_MASKING),
+    strategy_fn=lambda tier: _tstar_limit_strategy(tier))
+
+
+def _tstar_limit_strategy(tier):
+    """Settings whose geometry scales: P a multiple of 8 in [16, 48], C_global = P/2, C_locals = [2, 4]; the
+    training parameters from their search ranges."""
+    from hypothesis import strategies as st
+
+    rest = st.fixed_dictionaries({q.name: q.strategy() for q in TSTAR_LIMIT_REGIME.params
+                                  if q.name not in ("P", "global_fraction", "C_locals", "K")})
+    return st.tuples(st.sampled_from((16, 24, 32, 40, 48)), rest).map(
+        lambda t: {**t[1], "P": t[0], "global_fraction": 0.5, "C_locals": [2, 4], "K": 1})
 
 
 def _local_slope_measure(p, rng):
