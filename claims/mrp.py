@@ -782,7 +782,9 @@ _mrp_claim(
             "whose kernels respond to random mixtures of features; the stop-gradient and EMA variants mix the two "
             "co-occurring views of a class too (docs/papers/mrp.md §8, docs/mrp_study.md). Pixel target: most captured "
             "kernels are pure (median 2nd/1st ratio ~0.08) but about 1 in 5 carries a second feature, so 9 in 10 fails "
-            "there too (docs/mrp_study.md)",
+            "there too (docs/mrp_study.md). Under a third fresh root the pixel target gave 0.637 [0.553, 0.719], "
+            "which leaves the near-miss control (half pure, 0.5 +- 0.1) inconclusive: at 8 seeds the pixel "
+            "target's purity (0.64-0.77 across roots) is not always told apart from it",
     positive_control=_corrected_purity,
     positive_label="corrected: feature target, the purity of a random Gaussian kernel of the teacher's scale, "
                    "P[c_(2) < 0.3 c_(1) | c_(1) >= varrho] over 2k i.i.d. N(0, sigma_T^2) correlations (derived, "
