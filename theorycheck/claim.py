@@ -70,8 +70,8 @@ class Claim:
         Paper, theorem or section, and the spec tag ([V]/[M]/[R]) of what is implemented.
     statement : str
         One sentence a reader can check against the paper.
-    kind : {"estimate", "upper_bound", "lower_bound", "scaling", "qualitative"}
-        What the paper asserts, at its own strength.
+    kind : {"estimate", "upper_bound", "lower_bound", "scaling", "qualitative", "limit"}
+        What the paper asserts, at its own strength (``limit``: an asymptotic statement, see ``ladder``).
     regime : Regime
         Parameters, tier defaults and the paper's assumptions.
     predict : callable
