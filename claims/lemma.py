@@ -543,21 +543,34 @@ RATIO = register(Claim(
 
 
 # ============================================================================= 5. the lag, as S -> 0 (limit)
-# Rungs of the step size: S = eta C A^(q-2) = 0.2 * 4^-i at the defaults C = 5, A = 1.
-OFFSET_ETAS = {"quick": (0.04, 0.02, 0.01, 0.005),
-               "full": tuple(0.04 * 4.0 ** -i for i in range(7))}
+# Rungs of the relative step at the level, S = eta C A^(q-2): 0.2 * 2^-i (quick), 0.2 * 4^-i (full).
+OFFSET_STEPS = {"quick": (0.2, 0.1, 0.05, 0.025),
+                "full": tuple(0.2 * 4.0 ** -i for i in range(7))}
+
+
+def _offset_eta(p):
+    return p["S"] / (p["C"] * p["A"] ** (p["q"] - 2))
 
 
 def _offset_regime():
     return Regime(
-        params=[_q(), _eta(), _C(), _A(),
-                Param("x0", 0.1, 0.1, low=0, low_open=True, search=(0.01, 0.3), log=True,
+        params=[Param("q", 3, 4, kind="int", low=3, high=12, search=(3, 4),
+                      doc="power of the recursion (the smoothed-ReLU power), an integer >= 3"),
+                Param("S", 0.025, 0.2 * 4.0 ** -6, low=0, high=0.5, low_open=True, search=(1e-3, 0.1), log=True,
+                      doc="relative step at the level, eta C A^(q-2): the ladder's size (eta = S / (C A^(q-2)))"),
+                Param("C", 5.0, 5.0, low=0, low_open=True, search=(0.5, 10.0), log=True,
+                      doc="constant of the recursion (C_t = C)"),
+                Param("A", 1.0, 1.0, low=0, low_open=True, search=(0.5, 2.0), log=True, doc="level to hit"),
+                Param("x0", 0.1, 0.1, low=0, low_open=True, search=(0.1, 0.3), log=True,
                       doc="start (centre of the jitter)"),
                 _jitter(0.05, 0.05, search=(0.02, 0.2)), _batch(100, 200)],
         constraints=[
             Constraint("start below the level", lambda p: p["x0"] * (1 + p["jitter"]) < p["A"],
                        "x0 (1 + jitter) < A", ("x0", "jitter", "A")),
-            _small_steps(), _runtime(lambda p: p["x0"] / (1 + p["jitter"]))])
+            Constraint("runtime", lambda p: tp.discrete_hitting_time_bounds(
+                p["x0"] / (1 + p["jitter"]), _offset_eta(p), p["C"], p["q"], p["A"])[1] <= MAX_STEPS,
+                f"the slowest start must hit A within {MAX_STEPS:.0e} steps (raise S or x0/A)",
+                ("x0", "jitter", "S", "C", "q", "A"))])
 
 
 def _offset_lag(p, x0s):
@@ -566,11 +579,12 @@ def _offset_lag(p, x0s):
 
 def _offset_measure(p, rng):
     xs = sim.jittered_starts(rng, p["x0"], p["jitter"], p["batch"])
-    T = sim.hitting_times(xs, p["eta"] * p["C"], p["q"], p["A"], MAX_STEPS)
-    t_A = tp.continuous_hitting_time(xs, p["eta"], p["C"], p["q"], p["A"])
+    eta = _offset_eta(p)
+    T = sim.hitting_times(xs, eta * p["C"], p["q"], p["A"], MAX_STEPS)
+    t_A = tp.continuous_hitting_time(xs, eta, p["C"], p["q"], p["A"])
     d = T - t_A - _offset_lag(p, xs)
     return {"value": float(d.mean()), "min_excess": float(d.min()), "max_excess": float(d.max()),
-            "mean_lag": float(np.mean(_offset_lag(p, xs))), "S": float(_S(p))}
+            "mean_lag": float(np.mean(_offset_lag(p, xs))), "eta": float(eta)}
 
 
 def _offset_shifted(p, coefficient):
@@ -599,13 +613,13 @@ OFFSET = register(Claim(
     alternative=lambda p: _offset_shifted(p, 0.0),
     alternative_label="no lag: the recursion keeps the ODE's time (T - t_A in [0, 1))",
     seeds={"quick": 10, "full": 40},
-    ladder=Ladder("eta", OFFSET_ETAS, model="power", alpha=1.0,
+    ladder=Ladder("S", OFFSET_STEPS, model="power", alpha=1.0,
                   alpha_reason="the bounds' constants c_- and c_+ are O(S) (Taylor remainder of the step's ODE "
                                "time g(s)), so the excess approaches its limit as L + c S",
-                  window=Window(largest=3), scale=lambda p: 1.0 / float(_S(p)),
+                  window=Window(largest=3), scale=lambda p: 1.0 / p["S"],
                   scale_label="1 / S = 1 / (eta C A^(q-2))"),
-    assumption=(ASSUMPTION + ". Ladder in eta at fixed C, A, x0 (S = 0.2 down to 0.025 quick, 0.2 4^-i down to "
-                "4.9e-5 full); each replicate draws its starts log-uniformly in the jitter range, so the overshoot's "
+    assumption=(ASSUMPTION + ". Ladder in S = eta C A^(q-2) at fixed C, A, x0 (0.2 down to 0.025 quick, 0.2 4^-i "
+                "down to 4.9e-5 full; eta = S / (C A^(q-2))); each replicate draws its starts log-uniformly in the jitter range, so the overshoot's "
                 "fractional part is spread over [0, 1) and the replicate's mean excess is smooth in S"),
     measured_label="T - t_A - (q-1)/2 ln(A/x0), mean over the replicate's starts, extrapolated to S = 0"))
 

@@ -261,5 +261,29 @@ def test_cli_verify_json_rows_carry_the_limit_fields(capsys, tmp_path):
     (row,) = json.loads(out.read_text())
     assert row["kind"] == "limit" and row["verdict"] == "verified"
     assert row["limit_ci_low"] <= row["limit"] <= row["limit_ci_high"]
-    assert row["window"]["sizes"] == [0.02, 0.01, 0.005]
-    assert [g["size"] for g in row["ladder"]] == [0.04, 0.02, 0.01, 0.005]
+    assert row["window"]["sizes"] == [0.1, 0.05, 0.025]
+    assert [g["size"] for g in row["ladder"]] == [0.2, 0.1, 0.05, 0.025]
+
+
+@pytest.mark.parametrize("claim_id", ["mest.spectral.mean_risk_limit", "mest.spectral.law_tail_limit",
+                                      "lemma.tensor_power.offset_limit"])
+def test_registered_ladders_fit_their_window_at_every_drawn_setting(claim_id):
+    """Every rung of a drawn setting lies in the regime and the window keeps enough sizes for its model."""
+    from hypothesis import HealthCheck
+
+    from theorycheck import registry
+
+    claim = registry.get(claim_id)
+    lad = claim.ladder
+
+    @settings(max_examples=10, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(claim.regime.strategy("quick"))
+    def check(params):
+        for tier in ("quick", "full"):
+            rungs = [claim.regime.validate(p) for p in lad.rungs(params, tier)]
+            scales = [lad.scale_of(p) for p in rungs]
+            kept = lad.window.select(scales, params)
+            assert kept.sum() >= (3 if lad.alpha is None else 2), (tier, params)
+
+    check()
