@@ -35,7 +35,7 @@ from derivations import tensor_power as tp
 from simulations import tensor_power as sim
 from theorycheck import (Claim, Constraint, Curve, Param, Regime, Tolerance, loglog_slope, register,
                          register_bench)
-from theorycheck.limit import Ladder, Window
+from theorycheck import Ladder, Window
 
 SOURCE = ("Allen-Zhu & Li (arXiv 2012.09816), tensor-power lemma of the appendix, reused by Pan-Zhou-Yan "
           "(arXiv 2206.03826); docs/papers/mrp.md §5 [M]")

@@ -30,7 +30,7 @@ from derivations import two_stage as ts
 from simulations import two_stage as sim
 from theorycheck import (Claim, Constraint, Curve, Param, Regime, Tolerance, loglog_slope, register,
                          register_bench)
-from theorycheck.limit import Ladder, Window
+from theorycheck import Ladder, Window
 
 PAPER = "Tinati & Tu, two-stage M-estimation asymptotics for pre-training (arXiv 2603.27631, COLT 2026)"
 KS_C95 = math.sqrt(-math.log(0.025) / 2)          # Kolmogorov 95 % point: 1.358

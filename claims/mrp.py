@@ -45,11 +45,8 @@ from simulations.multiview import data as mvdata
 from simulations.multiview import experiments as mvexp
 from simulations.multiview import pixel as mvpixel
 from simulations.multiview import train as mvtrain
-from theorycheck.claim import Claim
-from theorycheck.regime import Constraint, Param, Regime
-from theorycheck.runner import replicate_identity
-from theorycheck.registry import register, register_bench
-from theorycheck.verdict import Tolerance
+from theorycheck import (Claim, Constraint, Param, Regime, Tolerance, register, register_bench,
+                         replicate_identity)
 
 SOURCE_AZL = ("Allen-Zhu & Li 2020 (arXiv 2012.09816) Thm 1 via Pan-Zhou-Yan 2023 (arXiv 2206.03826); "
               "docs/papers/mrp.md §4.1 [M], §4.4")
@@ -1119,7 +1116,7 @@ def plot_trajectories(p, rngs):
     """SL Lambda_{i,l}(t) (run 100 steps past the measurement point to show the drift) with the hitting
     times of varrho predicted by the tensor-power recursion from Lambda^(0) with the loss factor frozen at
     its initial value (a loser's marker without a crossing is the lottery), and MRP pretraining's Lambda(t)."""
-    from theorycheck.plots import figure
+    from theorycheck import figure
 
     sl_keys = {n: p[n] for n in SL_KEYS if n in p}
     stop = run_sl(sl_regime().resolve("quick", overrides=sl_keys), rngs[0])["stop"]
@@ -1167,7 +1164,7 @@ def plot_trajectories(p, rngs):
 def plot_heatmaps(p, rngs):
     """[<w_r, v_f>]^+ (kernels x features, each map scaled to its maximum) after SL, after MRP
     pretraining and after fine-tuning."""
-    from theorycheck.plots import figure
+    from theorycheck import figure
 
     ps = sl_regime().resolve("quick", overrides={n: p[n] for n in SL_KEYS if n in p})
     pm = mrp_regime().resolve("quick", overrides={n: p[n] for n in MRP_KEYS if n in p})

@@ -30,7 +30,7 @@ from derivations import vit as D
 from simulations import vit as S
 from theorycheck import (Claim, Constraint, Curve, Param, Regime, Tolerance, loglog_slope, register,
                          register_bench, replicate_identity)
-from theorycheck.limit import Ladder, Window
+from theorycheck import Ladder, Window
 
 SOURCE = "Huang, Wen, Chi, Liang, ICLR 2025 (arXiv 2403.02233)"
 MAE_ASSUMPTION = ("one-layer softmax attention in the exact (Phi, Upsilon) parametrisation; softmax over all P "

@@ -19,6 +19,7 @@ _EXPORTS = {
     "verify_claim": "runner", "DEFAULT_ROOT": "runner",
     "replicate_rngs": "task", "replicate_seed": "task", "replicate_identity": "task", "Task": "task",
     "figure": "plots", "mean_band": "plots", "slope_label": "plots",
+    "Ladder": "limit", "Window": "limit",
 }
 
 __all__ = sorted(_EXPORTS)
