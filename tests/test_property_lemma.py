@@ -5,10 +5,10 @@ A failing example's message starts with the ``theorycheck verify ... --set ... -
 reproduces it.
 """
 import pytest
-from hypothesis import given, note
+from hypothesis import given
 
 from theorycheck import registry
-from theorycheck.explore.properties import check, drawn_settings, property_settings, verify_command
+from theorycheck.explore.properties import drawn_settings, holds as _holds, property_settings
 
 pytestmark = pytest.mark.property
 
@@ -16,13 +16,6 @@ BOUNDS = registry.get("lemma.tensor_power.bounds")
 SCALING = registry.get("lemma.tensor_power.scaling")
 FOLLOWER = registry.get("lemma.tensor_power.follower")
 RATIO = registry.get("lemma.tensor_power.ratio")
-
-
-def _holds(claim, drawn):
-    params, root = drawn
-    note(verify_command(claim, params, root))
-    row = check(claim, params, root)
-    assert row["seeds"] == claim.seeds["quick"]
 
 
 @property_settings()

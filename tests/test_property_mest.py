@@ -7,10 +7,10 @@ reproduces it.  The limit-law KS tests and the Gaussian mixture take tens of sec
 marked ``slow`` (deselected by default; ``-m property`` runs them).
 """
 import pytest
-from hypothesis import given, note
+from hypothesis import given
 
 from theorycheck import registry
-from theorycheck.explore.properties import check, drawn_settings, property_settings, verify_command
+from theorycheck.explore.properties import drawn_settings, holds as _holds, property_settings
 
 pytestmark = pytest.mark.property
 
@@ -20,13 +20,6 @@ GMM = registry.get("mest.gmm.mean_risk")
 RATE = registry.get("mest.spectral.rate")
 SPECTRAL_LAW = registry.get("mest.spectral.law")
 FACTOR_LAW = registry.get("mest.factor.law")
-
-
-def _holds(claim, drawn):
-    params, root = drawn
-    note(verify_command(claim, params, root))
-    row = check(claim, params, root)
-    assert row["seeds"] == claim.seeds["quick"]
 
 
 @property_settings()

@@ -7,10 +7,10 @@ reproduces it.  The phase-switch sweep trains on up to 2048 masks at every C_glo
 per setting) and is marked ``slow`` (deselected by default; ``-m property`` runs it).
 """
 import pytest
-from hypothesis import given, note
+from hypothesis import given
 
 from theorycheck import registry
-from theorycheck.explore.properties import check, drawn_settings, property_settings, verify_command
+from theorycheck.explore.properties import drawn_settings, holds as _holds, property_settings
 
 pytestmark = pytest.mark.property
 
@@ -20,13 +20,6 @@ OWN_AREA = registry.get("vit.mae.own_area_attention")
 ETA_INVARIANCE = registry.get("vit.mae.eta_invariance")
 PHASE_SWITCH = registry.get("vit.mae.phase_switch")
 LEARNING_ORDER = registry.get("vit.mae.learning_order")
-
-
-def _holds(claim, drawn):
-    params, root = drawn
-    note(verify_command(claim, params, root))
-    row = check(claim, params, root)
-    assert row["seeds"] == claim.seeds["quick"]
 
 
 @property_settings()

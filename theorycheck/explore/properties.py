@@ -127,3 +127,15 @@ def check(claim: Claim, params: Mapping[str, Any], root: int, tier: str = "quick
         raise AssertionError(f"{claim.id} at a setting drawn from its regime; reproduce with\n  "
                              f"{verify_command(claim, row['params'], root, tier)}\n  " + "\n  ".join(problems))
     return row
+
+
+def holds(claim: Claim, drawn: tuple[Mapping[str, Any], int]) -> dict:
+    """The body of a property test: ``drawn`` is ``(params, root)`` from :func:`drawn_settings`; notes the
+    reproducing command for Hypothesis' report, checks the claim there at its quick-tier seeds and returns the row."""
+    from hypothesis import note
+
+    params, root = drawn
+    note(verify_command(claim, params, root))
+    row = check(claim, params, root)
+    assert row["seeds"] == claim.seeds["quick"]
+    return row
