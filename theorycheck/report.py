@@ -74,21 +74,17 @@ def _figure_key(row) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def claim_figure_png(claim, row, cache_dir: Path | None) -> bytes:
-    """PNG bytes of ``claim.plot(params, rngs)`` with the row's parameters and replicate seeds (cached)."""
+def _cached_png(cached: Path | None, draw) -> bytes:
+    """PNG bytes of the figure ``draw()`` returns, read from / written to ``cached`` when given (atomically; a
+    read-only store still gets its report)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .backends import single_threaded
-    from .runner import replicate_rngs
-
-    cached = cache_dir / f"{row['claim']}-{_figure_key(row)}.png" if cache_dir is not None else None
     if cached is not None and cached.exists():
         return cached.read_bytes()
-    with single_threaded():
-        fig = claim.plot(row["params"], replicate_rngs(claim.id, row["root_seed"], int(row["seeds"])))
+    fig = draw()
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
@@ -102,11 +98,23 @@ def claim_figure_png(claim, row, cache_dir: Path | None) -> bytes:
             tmp.write_bytes(data)
             tmp.replace(cached)
         except OSError:
-            pass  # a read-only store still gets its report
+            pass
     return data
 
 
-# ------------------------------------------------------------------------------------------ sections
+def claim_figure_png(claim, row, cache_dir: Path | None) -> bytes:
+    """PNG bytes of ``claim.plot(params, rngs)`` with the row's parameters and replicate seeds (cached)."""
+    from .backends import single_threaded
+    from .runner import replicate_rngs
+
+    def draw():
+        with single_threaded():
+            return claim.plot(row["params"], replicate_rngs(claim.id, row["root_seed"], int(row["seeds"])))
+
+    cached = cache_dir / f"{row['claim']}-{_figure_key(row)}.png" if cache_dir is not None else None
+    return _cached_png(cached, draw)
+
+
 def _summary(rows) -> str:
     from .runner import row_ok
 
@@ -278,26 +286,7 @@ def comparison_png(claim, row, cache_dir: Path | None) -> bytes:
     from .figures import comparison_figure
 
     cached = cache_dir / f"{row['claim']}-comparison-{_figure_key(row)}.png" if cache_dir is not None else None
-    if cached is not None and cached.exists():
-        return cached.read_bytes()
-    fig = comparison_figure(row, claim)
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    finally:
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-    data = buf.getvalue()
-    if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(cached)
-        except OSError:
-            pass  # a read-only store still gets its report
-    return data
+    return _cached_png(cached, lambda: comparison_figure(row, claim))
 
 
 def _img(png: bytes, claim_id: str, caption: str, what: str) -> str:
