@@ -700,8 +700,9 @@ register(Claim(
     positive_control=lambda p: 0.0, positive_comparison="above", positive_tolerance=0.0,
     positive_label="no derived corrected ratio (the mean-field head-plus-tail law is a heuristic of its own): "
                    "the theorem-strength statement log(T*_local/T*_global) >= 0",
-    seeds={"quick": 6, "full": 6}, expected="refuted",
-    finding_by_tier={"quick": ORDER_RATIO_FINDING.format("1.18 (log 0.16 [0.06, 0.26])", "P=32, K=1", 4),
+    # 24 seeds: at 6 a fresh root gave log 0.226 [0.160, 0.291], astride the band's lower edge log(4/3) = 0.288
+    seeds={"quick": 24, "full": 24}, expected="refuted",
+    finding_by_tier={"quick": ORDER_RATIO_FINDING.format("1.18 (log 0.16 [0.13, 0.19], 24 seeds)", "P=32, K=1", 4),
                      "full": ORDER_RATIO_FINDING.format("1.38 (log 0.32 [0.28, 0.36])", "P=64, K=2", 8)},
     assumption=MAE_ASSUMPTION, measured_label="log(T*_local / T*_global)",
 ))
