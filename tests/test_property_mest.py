@@ -22,15 +22,6 @@ SPECTRAL_LAW = registry.get("mest.spectral.law")
 FACTOR_LAW = registry.get("mest.factor.law")
 
 
-OPEN_SIZE_FINDING = pytest.mark.xfail(strict=False, reason=(
-    "open finding: in the whole suite's draw order Hypothesis reaches sizes at the spec's guidance where the mean "
-    "risk is refuted, e.g. theorycheck verify mest.factor.mean_risk --set 'loadings=[9.0]' --set d=2 --set "
-    "noise_s2=3.0 --set 'beta=[3.0]' --set label_noise_var=0.0625 --set n=52 --set m=18 --seed 0: n E[excess] "
-    "5.72 [5.61, 5.84] against A + gamma B = 4.62 +- 0.23; the regime does not yet state the size floor below which "
-    "the finite-m bias of the gamma B term exceeds the band (as it does for the spectral case)"))
-
-
-@OPEN_SIZE_FINDING
 @property_settings()
 @given(drawn_settings(SPECTRAL))
 def test_spectral_mean_risk_is_A_plus_gamma_B(drawn):
@@ -38,7 +29,6 @@ def test_spectral_mean_risk_is_A_plus_gamma_B(drawn):
     _holds(SPECTRAL, drawn)
 
 
-@OPEN_SIZE_FINDING
 @property_settings()
 @given(drawn_settings(FACTOR))
 def test_factor_mean_risk_is_A_plus_gamma_B(drawn):
