@@ -32,11 +32,6 @@ def test_sl_claims_share_one_regime():
         assert [c.name for c in claim.regime.constraints] == [c.name for c in first.constraints]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding, regime change pending in claims/mrp.py: mrp.sl.single_view_accounting is refuted (0.84 against "
-    "1 +- 0.1) at a drawn setting with mu = 1.2e-7 (no single-view training samples), k = 8, q = 5, N = 157, "
-    "eta = 2, T = 300; the SL regimes' mu search range (0, 0.1) reaches 0, where AZL's single-view mechanism "
-    "has nothing to memorise (mu = 0 is the ablation claim's regime)"))
 @property_settings()
 @given(drawn_settings(SL_SINGLE_VIEW))
 def test_sl_power_method_accounting_and_single_view_accuracy(drawn):
@@ -52,10 +47,6 @@ def test_sl_power_method_accounting_and_single_view_accuracy(drawn):
         assert row["seeds"] == claim.seeds["quick"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding, regime change pending in claims/mrp.py: the corrected statement (gain >= 0) is inconclusive at a "
-    "drawn setting with mu = 3e-105, k = 8, m = 4, N = 243, T_pre = 252, T_ft = 100; the regime's mu search "
-    "range (0, 0.1) reaches 0 (no single-view training samples)"))
 @property_settings()
 @given(drawn_settings(FT_VS_CONTROL))
 def test_mrp_finetuning_against_same_architecture_control(drawn):

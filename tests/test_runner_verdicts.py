@@ -164,3 +164,23 @@ def test_a_high_probability_event_is_counted_not_hidden():
     strict = _claim(id="planted.whp2", measure=measure, event_label="the run converged", max_event_failures=0.0)
     row = verify_claim(strict, REGIME.resolve("quick"), 12, progress=False)
     assert row["verdict"] == "error" and "failed in" in row["error"]
+
+
+def _flips_with_aux(p, rng):
+    out = _coin_flips(p, rng)
+    i = replicate_identity(rng)[1][0]
+    return {**out, "aux": float("nan") if i == 0 else float(i), "none": float("nan")}
+
+
+def test_reported_extras_are_the_mean_of_finite_replicate_values():
+    claim = _claim(id="planted.reported", measure=_flips_with_aux, reported_extras=("aux", "none"))
+    row = verify_claim(claim, REGIME.resolve("quick"), 4, progress=False)
+    assert row["aux"] == pytest.approx((1 + 2 + 3) / 3)       # replicate 0 reports NaN and is left out
+    assert row["none"] is None
+    assert "aux" not in verify_claim(_claim(id="planted.unreported", measure=_flips_with_aux),
+                                     REGIME.resolve("quick"), 4, progress=False)
+
+
+def test_reported_extras_may_not_overwrite_row_fields():
+    with pytest.raises(ValueError, match="verdict"):
+        _claim(id="planted.clash", reported_extras=("verdict",))

@@ -58,6 +58,15 @@ class Curve:
     log: bool = False
 
 
+ROW_FIELDS = frozenset((
+    "claim", "kind", "comparison", "role", "tier", "expected", "seeds", "root_seed", "params", "prediction_source",
+    "interval", "values", "extras", "replicate_elapsed_s", "reused", "measured_label", "finding", "tolerance_reason",
+    "backend", "code_version", "verdict", "predicted", "measured", "ci_low", "ci_high", "tolerance", "resolution",
+    "control_distance", "negative_control", "positive_control", "alternative", "calibration", "event_label",
+    "event_failures", "error", "elapsed_s", "provenance", "limit", "limit_ci_low", "limit_ci_high", "window"))
+"""Fields of a verify row (the command-line contract's JSON fields) that ``reported_extras`` may not reuse."""
+
+
 @dataclass
 class Claim:
     """One checkable statement of a paper.
@@ -152,6 +161,10 @@ class Claim:
         Calibration replicates per tier (default: the claim's ``seeds``).
     calibration_label : str
         What ``calibrate`` measures.
+    reported_extras : tuple of str
+        Replicate extras the verify row reports beside its verdict, each as the mean of its finite values over
+        the measured replicates (``null`` when no replicate has one), for what a reader needs to judge the
+        verdict but is not the measured value (for example the coverage a teacher already had at step 0).
     ladder : theorycheck.limit.Ladder, optional
         Required for (and only for) ``kind="limit"``: the size parameter, its sizes per tier, the
         finite-size model and the window, fixed before the data; the verdict is on the extrapolated limit
@@ -193,11 +206,15 @@ class Claim:
     calibrate: Callable | None = None
     calibration_seeds: dict | None = None
     calibration_label: str = ""
+    reported_extras: tuple = ()
     ladder: Any = None
 
     def __post_init__(self):
         if not _ID.match(self.id):
             raise ValueError(f"claim id {self.id!r} must be dotted lowercase, e.g. 'paper.short_name'")
+        clash = sorted(set(self.reported_extras) & ROW_FIELDS)
+        if clash:
+            raise ValueError(f"{self.id}: reported_extras {clash} would overwrite fields of the verify row")
         if self.kind not in CLAIM_KINDS:
             raise ValueError(f"{self.id}: kind must be one of {CLAIM_KINDS}, got {self.kind!r}")
         if self.comparison is None:

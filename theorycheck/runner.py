@@ -234,6 +234,13 @@ def run_calibration(claim: Claim, params: Mapping[str, Any], n: int, root: int =
     return summarise_calibration(claim, [r["value"] for r in recs], [r["extras"] for r in recs]), None
 
 
+def reported_mean(extras: list[Mapping[str, Any]], name: str) -> float | None:
+    """Mean of the finite values of ``extras[i][name]`` over replicates, ``None`` when there are none."""
+    vals = [float(e[name]) for e in extras
+            if isinstance(e.get(name), (int, float)) and not isinstance(e.get(name), bool) and math.isfinite(e[name])]
+    return float(np.mean(vals)) if vals else None
+
+
 def verify_claim(claim: Claim, params: Mapping[str, Any], n_seeds: int, root: int = DEFAULT_ROOT,
                  backend=None, store=None, progress: bool = True, tier: str = "quick",
                  calibration_seeds: int | None = None) -> dict:
@@ -296,6 +303,8 @@ def verify_claim(claim: Claim, params: Mapping[str, Any], n_seeds: int, root: in
                                 calibration, tier))
         except Exception as exc:
             row.update(failed, error=f"{type(exc).__name__}: {exc}")
+    for name in claim.reported_extras:
+        row[name] = reported_mean(row["extras"], name)
     row["elapsed_s"] = time.perf_counter() - t0
     bar.close(row["verdict"])
     if store is not None and hasattr(store, "save_result"):
