@@ -212,7 +212,18 @@ def _unconditioned_cap(p):
 
 
 _MAE_HEADLINE_PARAMS = _geometry((36, 64), (18, 32), (3, 4), (2, 2)) + _training(steps=(700, 1000))
-MAE_HEADLINE_REGIME = _mae_regime(_MAE_HEADLINE_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, SMALL_STEP, BUDGET))
+OWN_AREA_MASKS = 48
+# added after the property test drew P = 16, C_global = 4, C_local = 2 with 64 masks (the worst query's own-area
+# attention 0.879 [0.843, 0.916] against >= 0.875: inconclusive; 0.890 [0.869, 0.911] at 128 masks, 0.906
+# [0.902, 0.909] at 192)
+MASKS_PER_QUERY = Constraint(
+    "masks_per_query", lambda p: p["masks"] * p["gamma"] * (1 - p["gamma"] ** (p["C_local"] - 1)) >= OWN_AREA_MASKS,
+    f"masks gamma (1 - gamma^(C_local - 1)) >= {OWN_AREA_MASKS}: the statement is about the conditional mean over "
+    "the masks in which a query is masked and part of its own area is visible, and with fewer such masks (16 at "
+    "64 masks, C_local = 2) the worst of the local queries is decided by mask noise; 48 is the quick tier's "
+    "(128 masks, C_local = 3, gamma = 0.5)", ("masks", "gamma", "C_local"))
+MAE_HEADLINE_REGIME = _mae_regime(_MAE_HEADLINE_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, SMALL_STEP, BUDGET,
+                                                         MASKS_PER_QUERY))
 MAE_HEADLINE = _MAE_HEADLINE_PARAMS
 
 
@@ -333,6 +344,22 @@ RATE_MASKS = Constraint("rate_masks", lambda p: p["masks"] >= 256,
                         "masks >= 256: with fewer masks the Monte Carlo spread of the first-step rate over 20 seeds "
                         "fills most of the 3 % band (at 64 masks: inconclusive, interval 2.5 % wide)", ("masks",))
 RATE_REGIME = _mae_regime(_RATE_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, RATE_MASKS))
+RATE_GLOBAL_MASK_AREA = 256 * 18
+# added after the property test drew P = 16, C_global = 4, C_local = 2 (inconclusive at 256 masks: the leading
+# order there is 3 % off the exact rate, inside the band, and one seed's Monte Carlo error is about 5 %)
+RATE_GLOBAL_REGIME = _mae_regime(_RATE_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, RATE_MASKS, Constraint(
+    "global_rate_masks", lambda p: p["masks"] * p["C_global"] >= RATE_GLOBAL_MASK_AREA,
+    f"masks x C_global >= {RATE_GLOBAL_MASK_AREA} (256 masks at the default C_global = 18): the global rate is an "
+    "average over the visible global patches, n_1 ~ Bin(C_global, 1 - gamma), so one seed's relative Monte Carlo "
+    "error grows as 1/sqrt(masks C_global); at C_global = 4 with 256 masks it is about 5 % and the 20-seed "
+    "interval straddles the 3 % band (P = 16, C_local = 2: -0.00797 [-0.00814, -0.00779] against -0.00806 +- "
+    "0.00024), with 1152 masks -0.00800 [-0.00810, -0.00792], verified", ("masks", "C_global")), Constraint(
+    "leading_order_resolved", lambda p: abs(_rate(p, "global", leading=True) / _rate(p, "global") - 1) >= 3 * RATE_TOL.value,
+    "the leading-order control lies at least 3 tolerances (9 %) from the exact rate, so that its band starts a "
+    "band width outside the prediction's: the two cross as C_global grows (at P = 16, C_global = 4, C_local = 2 the "
+    "leading order is 3 % off, at P = 32, C_global = 6, C_local = 2 it is exact), and where they meet the "
+    "comparison cannot fail", ("P", "C_global", "C_local", "gamma", "K")),
+))
 RATE_TOL = Tolerance(0.03, relative=True)
 RATE_TOL_REASON = ("3 % relative: the Monte Carlo error of one finite mask set (relative standard error of the "
                    "mean first-step increment of one seed: ~1 % for the target rate, ~3 % for the global rate at "
@@ -364,7 +391,7 @@ register(Claim(
     source=f"{SOURCE}, phase I 'decoupling global FP correlations'; docs/papers/vit.md §3.2 [D: our exact form]",
     statement="At Q = 0 the global FP correlation of a masked local query falls at the derived exact rate "
               "-pi gamma z^3 E[(n_1/P)((n_1+n_a)/P - sum_c n_c^2/P^2)] per unit eta.",
-    kind="estimate", regime=RATE_REGIME, role="consistency",
+    kind="estimate", regime=RATE_GLOBAL_REGIME, role="consistency",
     predict=lambda p: _rate(p, "global"),
     measure=lambda p, rng: _first_step(p, rng)[1], tolerance=RATE_TOL, tolerance_reason=RATE_TOL_REASON,
     negative_control=lambda p: _rate(p, "global", leading=True),
@@ -650,8 +677,17 @@ ORDER_MASKING = Constraint("masking_ratio", lambda p: p["gamma"] >= 0.5,
                            "time-scale statements can fail at P <= 36 (falsification search: T*_local/T*_global = "
                            "0.83-0.91 at P=36, C_global=30, C_local=3, gamma=0.3; T_2's slope 1.10-1.13 at P=25, "
                            "C_global=13, gamma=0.3)", ("gamma",))
+ORDER_MIN_P = 32
+# added after the property test drew P = 16, C_global = 8, C_local = 2, where the half-exponent control was not refuted
+ORDER_SIZE = Constraint("order_size", lambda p: p["P"] >= ORDER_MIN_P,
+                        f"P >= {ORDER_MIN_P}: at P = 16 the global area's head start is not yet diluted by the "
+                        "O(1/(eta eps)) tail every area shares (T*_local/T*_global = 2.0 [1.88, 2.19] at C_global = 8, "
+                        "C_local = 2, gamma = 0.75, as large as the half-exponent control (C_global/C_local)^(1/2) = 2), "
+                        "so the ordering >= 1 holds there but nothing near it can be refuted; from P = 32 the ratio "
+                        "(1.18 at the quick tier's geometry) sits below that control", ("P",))
 ORDER_REGIME = _mae_regime(_ORDER_PARAMS, (TILING, LOCAL_SIZE, GLOBAL_LARGER, SMALL_STEP, GLOBAL_DOMINANT,
-                                           ENOUGH_MASKS, ORDER_MASKING))
+                                           ENOUGH_MASKS, ORDER_MASKING, ORDER_SIZE),
+                           P_values=tuple(P for P in P_SEARCH if P >= ORDER_MIN_P))
 
 
 def _order_measure(p, rng, log=False):

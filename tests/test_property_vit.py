@@ -29,10 +29,6 @@ def test_first_step_target_rate(drawn):
     _holds(RATE_TARGET, drawn)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open finding: at the quick tier's 256 masks and the small geometry P = 16, C_global = 4, C_local = 2 the "
-    "global first-step rate is inconclusive (-0.00797 [-0.00814, -0.00779] against -0.00806 +- 0.00024): "
-    "theorycheck verify vit.mae.initial_rate_global --set K=1 --set P=16 --set C_global=4 --set C_local=2 --seed 0"))
 @property_settings()
 @given(drawn_settings(RATE_GLOBAL))
 def test_first_step_global_rate(drawn):
@@ -40,12 +36,6 @@ def test_first_step_global_rate(drawn):
     _holds(RATE_GLOBAL, drawn)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open finding: at the small geometry P = 16, C_global = 4, C_local = 2 with 64 masks and 600 steps (the "
-    "budget constraint's 1.25 x mean-field T*) own-area attention is 0.879 [0.843, 0.916] against >= 0.875: "
-    "inconclusive, the budget leaves the worst query at the threshold: theorycheck verify "
-    "vit.mae.own_area_attention --set masks=64 --set steps=600 --set eps=0.125 --set P=16 --set C_global=4 "
-    "--set C_local=2 --seed 0"))
 @property_settings()
 @given(drawn_settings(OWN_AREA))
 def test_own_area_attention_reaches_one_minus_eps(drawn):
@@ -68,11 +58,6 @@ def test_phase_switch_at_derived_boundary(drawn):
     _holds(PHASE_SWITCH, drawn)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open finding: at the small geometry P = 16, C_global = 8, C_local = 2 the near-miss control (ratio "
-    "(C_global/C_local)^(1/2) = 2) is not told apart by the quick tier's seeds: theorycheck verify "
-    "vit.mae.learning_order --set gamma=0.75 --set eps=0.125 --set P=16 --set C_global=8 --set C_local=2 --seed 0 "
-    "gives T*_local/T*_global in [1.88, 2.19]; the regime does not yet state the geometry the control needs"))
 @property_settings()
 @given(drawn_settings(LEARNING_ORDER))
 def test_global_queries_converge_before_local(drawn):
