@@ -792,7 +792,7 @@ def _corrected_purity(p):
     return theory.random_kernel_purity(2 * p["k"], 0.3, VARRHO / p["sigma_teacher"])
 
 
-_mrp_claim(
+PURITY = _mrp_claim(
     "mrp.purity",
     "MRP Thm 1: one kernel captures at most one feature: >= 90 % of the captured kernels have their "
     "second-largest feature correlation below 0.3 of the largest (docs/papers/mrp.md §4.4 C7).",
@@ -837,7 +837,7 @@ def _gain_from_coverage(p, cal) -> tuple[float, float]:
     return 1.0 - hi, 1.0 - lo
 
 
-register(Claim(
+SINGLE_VIEW_GAIN = register(Claim(
     id="mrp.ft.single_view_gain",
     source=SOURCE_MRP + " vs " + SOURCE_AZL + " [ours: finite-size check]",
     statement="MRP Thm 2 vs AZL Thm 1 at finite k: fine-tuned single-view accuracy (~1) exceeds the AZL SL network's by "
@@ -861,7 +861,7 @@ def _gain_vs_control(p, rng):
             "teacher_coverage": _clean(o["teacher_coverage"])}
 
 
-_mrp_claim(
+GAIN_VS_CONTROL = _mrp_claim(
     "mrp.ft.gain_vs_control",
     "Headline, for each target: the gain attributable to pretraining, fine-tuned single-view accuracy minus "
     "that of the same architecture trained from random init (the SL control of docs/papers/mrp.md §2.4), is "
@@ -888,7 +888,7 @@ def _ft_multi(p, rng):
     return _accuracy(o["ft_mv"], p["n_test"], _mrp_extras(o))
 
 
-_mrp_claim(
+FT_MULTI = _mrp_claim(
     "mrp.ft.multi_view_accuracy",
     "MRP Thm 2: after fine-tuning, multi-view test accuracy >= 0.97 (docs/papers/mrp.md §4.4 C9).",
     1.0, 0.03, 0.9, "near miss: a multi-view error of 10 % (0.9 +- 0.03)", "multi-view test accuracy after FT",
@@ -900,7 +900,7 @@ def _retention(p, rng):
     return _proportion(o["n_retained"], o["n_captured"], _mrp_extras(o))
 
 
-_mrp_claim(
+RETENTION = _mrp_claim(
     "mrp.ft.retention",
     "MRP Thm 2: features captured in pretraining are retained through fine-tuning (>= 95 %, "
     "docs/papers/mrp.md §4.4 C10).",
@@ -915,7 +915,7 @@ def _ft_memorised(p, rng):
     return _proportion(int(round(o["ft_memorised_single"] * n)), n, _mrp_extras(o))
 
 
-_mrp_claim(
+FT_MEMORISATION = _mrp_claim(
     "mrp.ft.noise_memorisation",
     "MRP Thm 2 against AZL's memorisation (docs/papers/mrp.md §4.4 C13): after fine-tuning the pretrained features fit "
     "the single-view training samples, so at most 1 in 10 of them is classified correctly only through its noise "
@@ -963,7 +963,7 @@ def _pixel_no_mask(p, rng):
                                        "teacher_coverage")))
 
 
-_mrp_claim(
+PIXEL_NO_MASK = _mrp_claim(
     "mrp.ablation.pixel_no_mask",
     "Ablation (docs/papers/mrp.md §2.5, §4.4) on the pixel target: masking is what drives feature learning, "
     "so a plain auto-encoder that reconstructs every patch from all of them (no mask) learns no feature "
