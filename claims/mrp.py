@@ -1128,78 +1128,10 @@ register_bench("mrp", _bench)
 
 
 # ------------------------------------------------------------------ figures
-def plot_trajectories(p, rngs):
-    """SL Lambda_{i,l}(t) (run 100 steps past the measurement point to show the drift) with the hitting
-    times of varrho predicted by the tensor-power recursion from Lambda^(0) with the loss factor frozen at
-    its initial value (a loser's marker without a crossing is the lottery), and MRP pretraining's Lambda(t)."""
-    from theorycheck import figure
+# the plot hooks of the claims above (claims/mrp_figures.py); the names stay importable from here
+import sys  # noqa: E402
 
-    sl_keys = {n: p[n] for n in SL_KEYS if n in p}
-    stop = run_sl(sl_regime().resolve("quick", overrides=sl_keys), rngs[0])["stop"]
-    T = max(150, stop + 100)
-    # the figure's run only extends the measured one past its stop, so the step-budget constraint does not apply
-    ps = {**sl_regime().resolve("quick", overrides=sl_keys), "stop_at": "T", "T": T}
-    o = run_sl(ps, rngs[0])
-    k = ps["k"]
-    fig, axes = figure(1, 2, width=6.4, height=4.0)
-    ax = axes[0]
-    for i in range(k):
-        for l in range(2):
-            color = f"C{i % 10}"
-            ax.semilogy(o["steps"], np.maximum(o["lam_traj"][:, i, l], 1e-4), color=color,
-                        ls="-" if l == 0 else "--", lw=1.3)
-            x0 = o["lam0"][i, l]
-            t_hit = theory.sl_hitting_time(x0, ps["eta"], k, ps["q"], VARRHO, ps["mu"], ps["rho_w"], s=ps["s"]) \
-                if x0 > 0 else np.inf
-            if t_hit < T:
-                ax.plot([t_hit], [VARRHO], marker="v" if l == 0 else "^", color=color, ms=7, ls="none")
-    ax.axhline(VARRHO, color="k", lw=0.8)
-    ax.axvline(stop, color="grey", lw=1.0, ls=":")
-    ax.text(stop, 1.5e-4, " every multi-view\n training sample fitted", fontsize=8, color="grey")
-    ax.set(xlabel="GD step", ylabel=r"$\Lambda_{i,l}$ (class-$i$ kernels)", ylim=(1e-4, 30),
-           title=f"SL (AZL net), k={k}, q={ps['q']}, m={ps['m']}: solid/dashed = view 1/2, "
-                 r"markers = predicted $t_\varrho$")
-    ax.title.set_fontsize(9)
-    mrp_keys = {n: p[n] for n in MRP_KEYS if n in p}
-    pm = mrp_regime().resolve("quick", overrides=mrp_keys)
-    om = run_mrp(pm, rngs[0])
-    ax = axes[1]
-    for i in range(k):
-        for l in range(2):
-            ax.semilogy(np.maximum(om["lam_traj"][:, i, l], 1e-4), color=f"C{i % 10}", ls="-" if l == 0 else "--",
-                        lw=1.3)
-    ax.axhline(VARRHO, color="k", lw=0.8)
-    ax.set(xlabel="pretraining step", ylabel=r"$\Lambda_{i,l}$ (all kernels)", ylim=(1e-3, 30),
-           title=f"MRP pretraining ({pm['teacher']} teacher, sigma_T={pm['sigma_teacher']}, decoder "
-                 f"{pm['decoder']}): coverage {om['coverage']:.2f}")
-    ax.title.set_fontsize(9)
-    fig.tight_layout()
-    return fig
+from claims.mrp_figures import (attach as _attach_figures, plot_accuracy_vs_k, plot_heatmaps,  # noqa: E402,F401
+                                plot_pretraining, plot_trajectories)
 
-
-def plot_heatmaps(p, rngs):
-    """[<w_r, v_f>]^+ (kernels x features, each map scaled to its maximum) after SL, after MRP
-    pretraining and after fine-tuning."""
-    from theorycheck import figure
-
-    ps = sl_regime().resolve("quick", overrides={n: p[n] for n in SL_KEYS if n in p})
-    pm = mrp_regime().resolve("quick", overrides={n: p[n] for n in MRP_KEYS if n in p})
-    o, om = run_sl(ps, rngs[0]), run_mrp(pm, rngs[0])
-    k = ps["k"]
-    mats = [(o["W"][:, :2 * k], f"SL (AZL net), step {o['stop']}"), (om["C"], "MRP student after pretraining"),
-            (om["C_ft"], "MRP after fine-tuning")]
-    fig, axes = figure(3, 1, width=4.0, height=5.2)
-    for j, (ax, (M, title)) in enumerate(zip(axes, mats)):
-        A = np.maximum(M, 0.0)
-        im = ax.imshow(A / A.max(), aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_xticks(range(2 * k), [f"{i}.{l + 1}" for i in range(k) for l in range(2)], fontsize=7, rotation=90)
-        ax.set(xlabel=r"feature $v_{i,l}$", ylabel="kernel r" if j == 0 else "", title=title)
-        ax.title.set_fontsize(9)
-    fig.colorbar(im, ax=list(axes), shrink=0.8, label=r"$[\langle w_r, v\rangle]^+$ / max")
-    return fig
-
-
-for _claim in (POWER_METHOD, ONE_VIEW, SINGLE_VIEW, ENSEMBLE):
-    _claim.plot = plot_trajectories
-for _claim in (COVERAGE, FT_SINGLE):
-    _claim.plot = plot_heatmaps
+_attach_figures(sys.modules[__name__])
