@@ -184,6 +184,150 @@ def split_grad(G, dense_idx, oh_idx, oh_col, oh_val, d):
 
 
 @njit(cache=True, nogil=True)
+def split_pool_keep_grad(Zd, dense_idx, oh_idx, oh_col, oh_val, W, n, P, varrho, q):
+    """:func:`pool_keep_grad` on the split layout of :class:`losses.Batch`, without assembling ``ZT``.
+
+    ``Zd`` (M, n_dense) holds the dense rows' pre-activations, ``Zd[:, j]`` of patch ``dense_idx[j]``; a
+    one-nonzero patch ``oh_idx[j]`` has ``z = W[r, oh_col[j]] oh_val[j]``.  Returns ``H`` (M, n) and
+    overwrites ``Zd`` in place with ``relu~'(z)`` (the one-nonzero rows' ``relu~'`` is recomputed by
+    :func:`split_scale_grad`).  Each sample's dense and one-nonzero patches are visited in two branch-free
+    runs (both index lists are sorted) and their activations summed in patch order, so ``H`` equals
+    :func:`pool_keep_grad`'s bit for bit.
+    """
+    M = Zd.shape[0]
+    nd, no = dense_idx.size, oh_idx.size
+    H = np.empty((M, n))
+    v = np.empty(P)
+    c = varrho / q
+    inv = 1.0 / varrho
+    for r in range(M):
+        jd = 0
+        jo = 0
+        for a in range(n):
+            base = a * P
+            end = base + P
+            while jd < nd and dense_idx[jd] < end:
+                z = Zd[r, jd]
+                u = min(max(z * inv, 0.0), 1.0)
+                d = _powi(u, q - 1)
+                v[dense_idx[jd] - base] = c * d * u + max(z - varrho, 0.0)
+                Zd[r, jd] = d
+                jd += 1
+            while jo < no and oh_idx[jo] < end:
+                z = W[r, oh_col[jo]] * oh_val[jo]
+                u = min(max(z * inv, 0.0), 1.0)
+                v[oh_idx[jo] - base] = c * _powi(u, q - 1) * u + max(z - varrho, 0.0)
+                jo += 1
+            s = 0.0
+            for p in range(P):
+                s += v[p]
+            H[r, a] = s
+    return H
+
+
+@njit(cache=True, nogil=True)
+def split_scale_grad(D, dense_idx, oh_idx, oh_col, oh_val, W, n, P, C1, varrho, q, d):
+    """:func:`scale_grad` followed by :func:`split_grad` on the split layout, in one pass.
+
+    ``D`` (M, n_dense) is the dense rows' ``relu~'`` left by :func:`split_pool_keep_grad`; it is scaled in
+    place, ``D[r, j] *= C1[r, a]``, ready for the BLAS product ``D @ Xd``.  Returns the one-nonzero rows'
+    contribution to ``grad W``, ``gW[r, oh_col[j]] += relu~'(z) C1[r, a] oh_val[j]`` (M, d), accumulated in
+    the order of :func:`split_grad`.
+    """
+    M = D.shape[0]
+    nd, no = dense_idx.size, oh_idx.size
+    gW = np.zeros((M, d))
+    inv = 1.0 / varrho
+    for r in range(M):
+        jd = 0
+        jo = 0
+        for a in range(n):
+            g = C1[r, a]
+            end = (a + 1) * P
+            while jd < nd and dense_idx[jd] < end:
+                D[r, jd] *= g
+                jd += 1
+            while jo < no and oh_idx[jo] < end:
+                col = oh_col[jo]
+                val = oh_val[jo]
+                u = min(max(W[r, col] * val * inv, 0.0), 1.0)
+                gW[r, col] += _powi(u, q - 1) * g * val
+                jo += 1
+    return gW
+
+
+@njit(cache=True, nogil=True)
+def split_mrp_pooled(Zd, dense_idx, oh_idx, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, q, d):
+    """The pooled-MRP step's elementwise work on the split layout, one pass per (kernel, sample).
+
+    For every kernel ``r`` and sample ``a``: :func:`pool`'s ``H``, ``Q`` over the sample's patches, then
+    ``C1 = -(t - b_r theta H) b_r theta / n`` with ``t = T[r, a]`` (``t = H`` when ``T`` has shape (0, 0):
+    the stop-gradient teacher), then :func:`backprop`'s pre-activation gradient
+    ``relu~'(z) (C1 + c2[r] relu~(z))`` of the same patches from per-patch buffers: written in place into
+    ``Zd`` for the dense rows, scattered into ``gW`` (M, d) for the one-nonzero rows.  Every product and
+    sum is evaluated as in the unfused path (``pool``, ``backprop``, ``split_grad``: ``u^q`` is
+    ``u^(q-1) u`` there too), so the results are equal bit for bit.  Returns ``H``, ``Q``, ``gW``.
+    """
+    M = Zd.shape[0]
+    nd, no = dense_idx.size, oh_idx.size
+    H = np.empty((M, n))
+    Q = np.empty((M, n))
+    gW = np.zeros((M, d))
+    v = np.empty(P)
+    dv = np.empty(P)
+    w = np.empty(P)
+    own = T.shape[0] == 0
+    c = varrho / q
+    inv = 1.0 / varrho
+    for r in range(M):
+        bt = b[r] * theta
+        k2 = c2[r]
+        jd = 0
+        jo = 0
+        for a in range(n):
+            base = a * P
+            end = base + P
+            jd0 = jd
+            jo0 = jo
+            while jd < nd and dense_idx[jd] < end:
+                p = dense_idx[jd] - base
+                z = Zd[r, jd]
+                u = min(max(z * inv, 0.0), 1.0)
+                dd = _powi(u, q - 1)
+                lin = max(z - varrho, 0.0)
+                v[p] = c * (dd * u) + lin
+                dv[p] = dd
+                w[p] = c * dd * u + lin
+                jd += 1
+            while jo < no and oh_idx[jo] < end:
+                p = oh_idx[jo] - base
+                z = W[r, oh_col[jo]] * oh_val[jo]
+                u = min(max(z * inv, 0.0), 1.0)
+                dd = _powi(u, q - 1)
+                lin = max(z - varrho, 0.0)
+                v[p] = c * (dd * u) + lin
+                dv[p] = dd
+                w[p] = c * dd * u + lin
+                jo += 1
+            s = 0.0
+            s2 = 0.0
+            for p in range(P):
+                s += v[p]
+                s2 += v[p] * v[p]
+            H[r, a] = s
+            Q[r, a] = s2
+            t = s if own else T[r, a]
+            g0 = -(t - bt * s) * b[r] * theta / n
+            for j in range(jd0, jd):
+                p = dense_idx[j] - base
+                Zd[r, j] = dv[p] * (g0 + k2 * w[p])
+            for j in range(jo0, jo):
+                p = oh_idx[j] - base
+                gW[r, oh_col[j]] += dv[p] * (g0 + k2 * w[p]) * oh_val[j]
+    return H, Q, gW
+
+
+@njit(cache=True, nogil=True)
 def softmax_ce(F, y):
     """Mean cross-entropy of logits ``F`` (n, k): returns (loss, correct count, ``dL/dF`` of shape (n, k))."""
     n, k = F.shape

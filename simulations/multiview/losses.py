@@ -67,6 +67,21 @@ class Batch:
         return kernels.assemble_preact(Zd, self.dense_idx, self.oh_idx, self.oh_col, self.oh_val, W,
                                        self.n * self.P)
 
+    @property
+    def split(self) -> tuple:
+        """``(dense_idx, oh_idx, oh_col, oh_val)``, the split layout the fused kernels take."""
+        return self.dense_idx, self.oh_idx, self.oh_col, self.oh_val
+
+    def forward_dense(self, W: np.ndarray) -> np.ndarray:
+        """The dense rows' pre-activations only, ``Zd = W[:, cols] @ Xd^T`` (M, n_dense); the fused
+        kernels (``kernels.split_*``) read the one-nonzero rows from ``W``."""
+        return W[:, self.cols] @ self.XdT
+
+    def backward_dense(self, Gd: np.ndarray, gW: np.ndarray) -> np.ndarray:
+        """``gW[:, cols] += Gd @ Xd``: the dense rows' part of ``G @ X2`` added to the one-nonzero rows' ``gW``."""
+        gW[:, self.cols] += Gd @ self.Xd
+        return gW
+
     def backward(self, G: np.ndarray) -> np.ndarray:
         """``G @ X2`` for ``G`` of shape (M, n P): the gradient in ``W`` of a pre-activation gradient."""
         if not self.structured:
@@ -108,11 +123,19 @@ def azl_loss_grad(batch: Batch, y, W, k, varrho, q):
 
     ``-grad_{w_{i,r}} L = E[(1_{i=y} - logit_i) sum_p relu~'(<w_{i,r}, x_p>) x_p]``.
     """
-    ZT = preact(batch, W)
-    H = kernels.pool_keep_grad(ZT, batch.P, varrho, int(q))
+    q = int(q)
+    if batch.structured:
+        Zd = batch.forward_dense(W)
+        H = kernels.split_pool_keep_grad(Zd, *batch.split, W, batch.n, batch.P, varrho, q)
+    else:
+        ZT = preact(batch, W)
+        H = kernels.pool_keep_grad(ZT, batch.P, varrho, q)
     F = azl_logits(H, k)
     loss, correct, dF = softmax_ce(F, y)
     C1 = np.repeat(dF.T, W.shape[0] // k, axis=0)
+    if batch.structured:
+        gW = kernels.split_scale_grad(Zd, *batch.split, W, batch.n, batch.P, C1, varrho, q, batch.d)
+        return loss, batch.backward_dense(Zd, gW), F, correct
     G = kernels.scale_grad(ZT, batch.P, C1)
     return loss, batch.backward(G), F, correct
 
@@ -120,15 +143,24 @@ def azl_loss_grad(batch: Batch, y, W, k, varrho, q):
 # --------------------------------------------------------------------------- linear head (docs/papers/mrp.md §2.4 a)
 def head_loss_grad(batch: Batch, y, W, U, varrho, q, train_encoder=True):
     """``F = H^T U^T`` with cross-entropy; returns (loss, grad W or None, grad U, F, number correct)."""
-    ZT = preact(batch, W)
-    H = kernels.pool_keep_grad(ZT, batch.P, varrho, int(q))
+    q = int(q)
+    if batch.structured:
+        Zd = batch.forward_dense(W)
+        H = kernels.split_pool_keep_grad(Zd, *batch.split, W, batch.n, batch.P, varrho, q)
+    else:
+        ZT = preact(batch, W)
+        H = kernels.pool_keep_grad(ZT, batch.P, varrho, q)
     F = H.T @ U.T
     loss, correct, dF = softmax_ce(F, y)
     gU = dF.T @ H.T
     gW = None
     if train_encoder:
         C1 = np.ascontiguousarray((dF @ U).T)
-        gW = batch.backward(kernels.scale_grad(ZT, batch.P, C1))
+        if batch.structured:
+            gW = batch.backward_dense(Zd, kernels.split_scale_grad(Zd, *batch.split, W, batch.n, batch.P, C1,
+                                                                   varrho, q, batch.d))
+        else:
+            gW = batch.backward(kernels.scale_grad(ZT, batch.P, C1))
     return loss, gW, gU, F, correct
 
 
@@ -142,16 +174,24 @@ def mrp_pooled_loss_grad(batch: Batch, W, b, theta, varrho, q, teacher_H=None, w
     """
     q = int(q)
     n = batch.n
-    ZT = preact(batch, W)
-    H, Q = kernels.pool(ZT, batch.P, varrho, q)
+    c2 = b ** 2 * theta * (1 - theta) / n
+    if batch.structured:
+        Zd = batch.forward_dense(W)
+        H, Q, gW = kernels.split_mrp_pooled(Zd, *batch.split, W, n, batch.P,
+                                            _NO_T if teacher_H is None else teacher_H, b, theta, c2,
+                                            varrho, q, batch.d)
+        gW = batch.backward_dense(Zd, gW)
+    else:
+        ZT = preact(batch, W)
+        H, Q = kernels.pool(ZT, batch.P, varrho, q)
     T = H if teacher_H is None else teacher_H
     bc = b[:, None]
     resid = T - bc * theta * H
     loss = 0.5 * float(np.sum(resid ** 2) + np.sum(bc ** 2 * theta * (1 - theta) * Q)) / n
-    C1 = -resid * bc * theta / n
-    c2 = b ** 2 * theta * (1 - theta) / n
-    G = kernels.backprop(ZT, batch.P, C1, c2, np.zeros(W.shape[0]), _NO_T, varrho, q)
-    gW = batch.backward(G)
+    if not batch.structured:
+        C1 = -resid * bc * theta / n
+        G = kernels.backprop(ZT, batch.P, C1, c2, np.zeros(W.shape[0]), _NO_T, varrho, q)
+        gW = batch.backward(G)
     gb = None
     if want_b:
         gb = (np.sum(-resid * theta * H, axis=1) + b * theta * (1 - theta) * np.sum(Q, axis=1)) / n
