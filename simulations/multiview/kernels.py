@@ -184,146 +184,178 @@ def split_grad(G, dense_idx, oh_idx, oh_col, oh_val, d):
 
 
 @njit(cache=True, nogil=True)
-def split_pool_keep_grad(Zd, dense_idx, oh_idx, oh_col, oh_val, W, n, P, varrho, q):
-    """:func:`pool_keep_grad` on the split layout of :class:`losses.Batch`, without assembling ``ZT``.
+def split_layout(dense_idx, oh_idx, n, P):
+    """Index maps of the split layout (:class:`losses.Batch`) for the fused ``split_*`` kernels.
 
-    ``Zd`` (M, n_dense) holds the dense rows' pre-activations, ``Zd[:, j]`` of patch ``dense_idx[j]``; a
-    one-nonzero patch ``oh_idx[j]`` has ``z = W[r, oh_col[j]] oh_val[j]``.  Returns ``H`` (M, n) and
-    overwrites ``Zd`` in place with ``relu~'(z)`` (the one-nonzero rows' ``relu~'`` is recomputed by
-    :func:`split_scale_grad`).  Each sample's dense and one-nonzero patches are visited in two branch-free
-    runs (both index lists are sorted) and their activations summed in patch order, so ``H`` equals
-    :func:`pool_keep_grad`'s bit for bit.
+    The kernels keep one row of values per kernel ``r`` as ``[dense rows..., one-nonzero rows...]`` (the
+    dense rows in the order of ``Zd``'s columns, the others in the order of ``oh_idx``).  Returns ``perm``
+    (n P,): the position of patch ``i`` in that row; ``dptr``, ``optr`` (n + 1,): sample ``a``'s dense rows
+    are ``dptr[a]:dptr[a+1]`` and its one-nonzero rows ``optr[a]:optr[a+1]`` (both lists are sorted).
     """
-    M = Zd.shape[0]
-    nd, no = dense_idx.size, oh_idx.size
-    H = np.empty((M, n))
-    v = np.empty(P)
+    nd = dense_idx.size
+    perm = np.empty(n * P, dtype=np.int64)
+    dptr = np.zeros(n + 1, dtype=np.int64)
+    optr = np.zeros(n + 1, dtype=np.int64)
+    for j in range(nd):
+        perm[dense_idx[j]] = j
+        dptr[dense_idx[j] // P + 1] += 1
+    for j in range(oh_idx.size):
+        perm[oh_idx[j]] = nd + j
+        optr[oh_idx[j] // P + 1] += 1
+    for a in range(n):
+        dptr[a + 1] += dptr[a]
+        optr[a + 1] += optr[a]
+    return perm, dptr, optr
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _split_pool_keep_grad_q(Zd, perm, oh_col, oh_val, W, n, P, varrho, q, H, Doh):
+    M, nd = Zd.shape
+    no = oh_col.size
+    act = np.empty(nd + no)
     c = varrho / q
     inv = 1.0 / varrho
     for r in range(M):
-        jd = 0
-        jo = 0
+        for j in range(nd):
+            z = Zd[r, j]
+            u = min(max(z * inv, 0.0), 1.0)
+            d = _powi(u, q - 1)
+            act[j] = c * d * u + max(z - varrho, 0.0)
+            Zd[r, j] = d
+        for j in range(no):
+            z = W[r, oh_col[j]] * oh_val[j]
+            u = min(max(z * inv, 0.0), 1.0)
+            d = _powi(u, q - 1)
+            act[nd + j] = c * d * u + max(z - varrho, 0.0)
+            Doh[r, j] = d
         for a in range(n):
-            base = a * P
-            end = base + P
-            while jd < nd and dense_idx[jd] < end:
-                z = Zd[r, jd]
-                u = min(max(z * inv, 0.0), 1.0)
-                d = _powi(u, q - 1)
-                v[dense_idx[jd] - base] = c * d * u + max(z - varrho, 0.0)
-                Zd[r, jd] = d
-                jd += 1
-            while jo < no and oh_idx[jo] < end:
-                z = W[r, oh_col[jo]] * oh_val[jo]
-                u = min(max(z * inv, 0.0), 1.0)
-                v[oh_idx[jo] - base] = c * _powi(u, q - 1) * u + max(z - varrho, 0.0)
-                jo += 1
             s = 0.0
-            for p in range(P):
-                s += v[p]
+            for i in range(a * P, a * P + P):
+                s += act[perm[i]]
             H[r, a] = s
-    return H
 
 
 @njit(cache=True, nogil=True)
-def split_scale_grad(D, dense_idx, oh_idx, oh_col, oh_val, W, n, P, C1, varrho, q, d):
+def split_pool_keep_grad(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, varrho, q):
+    """:func:`pool_keep_grad` on the split layout of :class:`losses.Batch`, without assembling ``ZT``.
+
+    ``Zd`` (M, n_dense) holds the dense rows' pre-activations (the BLAS product); a one-nonzero row ``j``
+    has ``z = W[r, oh_col[j]] oh_val[j]``; ``perm``, ``dptr``, ``optr`` from :func:`split_layout`.
+    Returns ``H`` (M, n) and ``Doh`` (M, n_one) = ``relu~'`` of the one-nonzero rows, and overwrites ``Zd``
+    in place with ``relu~'``.  The activations of a kernel are computed in contiguous runs (with ``q``
+    fixed at compile time for ``q`` in 3..6) and summed per sample in patch order, so ``H`` equals
+    :func:`pool_keep_grad`'s bit for bit.
+    """
+    M = Zd.shape[0]
+    H = np.empty((M, n))
+    Doh = np.empty((M, oh_col.size))
+    if q == 3:
+        _split_pool_keep_grad_q(Zd, perm, oh_col, oh_val, W, n, P, varrho, 3, H, Doh)
+    elif q == 4:
+        _split_pool_keep_grad_q(Zd, perm, oh_col, oh_val, W, n, P, varrho, 4, H, Doh)
+    elif q == 5:
+        _split_pool_keep_grad_q(Zd, perm, oh_col, oh_val, W, n, P, varrho, 5, H, Doh)
+    elif q == 6:
+        _split_pool_keep_grad_q(Zd, perm, oh_col, oh_val, W, n, P, varrho, 6, H, Doh)
+    else:
+        _split_pool_keep_grad_q(Zd, perm, oh_col, oh_val, W, n, P, varrho, q, H, Doh)
+    return H, Doh
+
+
+@njit(cache=True, nogil=True)
+def split_scale_grad(D, Doh, perm, dptr, optr, oh_col, oh_val, n, C1, d):
     """:func:`scale_grad` followed by :func:`split_grad` on the split layout, in one pass.
 
-    ``D`` (M, n_dense) is the dense rows' ``relu~'`` left by :func:`split_pool_keep_grad`; it is scaled in
-    place, ``D[r, j] *= C1[r, a]``, ready for the BLAS product ``D @ Xd``.  Returns the one-nonzero rows'
-    contribution to ``grad W``, ``gW[r, oh_col[j]] += relu~'(z) C1[r, a] oh_val[j]`` (M, d), accumulated in
-    the order of :func:`split_grad`.
+    ``D`` (M, n_dense) and ``Doh`` (M, n_one) are the ``relu~'`` left by :func:`split_pool_keep_grad`
+    (``perm`` is unused: the arguments follow :func:`split_layout`'s order).
+    ``D`` is scaled in place, ``D[r, j] *= C1[r, a]``, ready for the BLAS product ``D @ Xd``; returns the
+    one-nonzero rows' contribution to ``grad W``, ``gW[r, oh_col[j]] += Doh[r, j] C1[r, a] oh_val[j]``
+    (M, d), accumulated in the order of :func:`split_grad`.
     """
     M = D.shape[0]
-    nd, no = dense_idx.size, oh_idx.size
     gW = np.zeros((M, d))
-    inv = 1.0 / varrho
     for r in range(M):
-        jd = 0
-        jo = 0
         for a in range(n):
             g = C1[r, a]
-            end = (a + 1) * P
-            while jd < nd and dense_idx[jd] < end:
-                D[r, jd] *= g
-                jd += 1
-            while jo < no and oh_idx[jo] < end:
-                col = oh_col[jo]
-                val = oh_val[jo]
-                u = min(max(W[r, col] * val * inv, 0.0), 1.0)
-                gW[r, col] += _powi(u, q - 1) * g * val
-                jo += 1
+            for j in range(dptr[a], dptr[a + 1]):
+                D[r, j] *= g
+            for j in range(optr[a], optr[a + 1]):
+                gW[r, oh_col[j]] += Doh[r, j] * g * oh_val[j]
     return gW
 
 
-@njit(cache=True, nogil=True)
-def split_mrp_pooled(Zd, dense_idx, oh_idx, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, q, d):
-    """The pooled-MRP step's elementwise work on the split layout, one pass per (kernel, sample).
-
-    For every kernel ``r`` and sample ``a``: :func:`pool`'s ``H``, ``Q`` over the sample's patches, then
-    ``C1 = -(t - b_r theta H) b_r theta / n`` with ``t = T[r, a]`` (``t = H`` when ``T`` has shape (0, 0):
-    the stop-gradient teacher), then :func:`backprop`'s pre-activation gradient
-    ``relu~'(z) (C1 + c2[r] relu~(z))`` of the same patches from per-patch buffers: written in place into
-    ``Zd`` for the dense rows, scattered into ``gW`` (M, d) for the one-nonzero rows.  Every product and
-    sum is evaluated as in the unfused path (``pool``, ``backprop``, ``split_grad``: ``u^q`` is
-    ``u^(q-1) u`` there too), so the results are equal bit for bit.  Returns ``H``, ``Q``, ``gW``.
-    """
-    M = Zd.shape[0]
-    nd, no = dense_idx.size, oh_idx.size
-    H = np.empty((M, n))
-    Q = np.empty((M, n))
-    gW = np.zeros((M, d))
-    v = np.empty(P)
-    dv = np.empty(P)
-    w = np.empty(P)
+@njit(cache=True, nogil=True, inline="always")
+def _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, q, H, Q, gW):
+    M, nd = Zd.shape
+    no = oh_col.size
+    act = np.empty(nd + no)     # relu~ as pool computes it: c u^q + (z - varrho)^+
+    act_b = np.empty(nd + no)   # relu~ as backprop computes it: c u^(q-1) u + (z - varrho)^+
+    dact = np.empty(nd + no)
     own = T.shape[0] == 0
     c = varrho / q
     inv = 1.0 / varrho
     for r in range(M):
+        for j in range(nd):
+            z = Zd[r, j]
+            u = min(max(z * inv, 0.0), 1.0)
+            d = _powi(u, q - 1)
+            lin = max(z - varrho, 0.0)
+            act[j] = c * (d * u) + lin
+            act_b[j] = c * d * u + lin
+            dact[j] = d
+        for j in range(no):
+            z = W[r, oh_col[j]] * oh_val[j]
+            u = min(max(z * inv, 0.0), 1.0)
+            d = _powi(u, q - 1)
+            lin = max(z - varrho, 0.0)
+            act[nd + j] = c * (d * u) + lin
+            act_b[nd + j] = c * d * u + lin
+            dact[nd + j] = d
         bt = b[r] * theta
         k2 = c2[r]
-        jd = 0
-        jo = 0
         for a in range(n):
-            base = a * P
-            end = base + P
-            jd0 = jd
-            jo0 = jo
-            while jd < nd and dense_idx[jd] < end:
-                p = dense_idx[jd] - base
-                z = Zd[r, jd]
-                u = min(max(z * inv, 0.0), 1.0)
-                dd = _powi(u, q - 1)
-                lin = max(z - varrho, 0.0)
-                v[p] = c * (dd * u) + lin
-                dv[p] = dd
-                w[p] = c * dd * u + lin
-                jd += 1
-            while jo < no and oh_idx[jo] < end:
-                p = oh_idx[jo] - base
-                z = W[r, oh_col[jo]] * oh_val[jo]
-                u = min(max(z * inv, 0.0), 1.0)
-                dd = _powi(u, q - 1)
-                lin = max(z - varrho, 0.0)
-                v[p] = c * (dd * u) + lin
-                dv[p] = dd
-                w[p] = c * dd * u + lin
-                jo += 1
             s = 0.0
             s2 = 0.0
-            for p in range(P):
-                s += v[p]
-                s2 += v[p] * v[p]
+            for i in range(a * P, a * P + P):
+                v = act[perm[i]]
+                s += v
+                s2 += v * v
             H[r, a] = s
             Q[r, a] = s2
             t = s if own else T[r, a]
             g0 = -(t - bt * s) * b[r] * theta / n
-            for j in range(jd0, jd):
-                p = dense_idx[j] - base
-                Zd[r, j] = dv[p] * (g0 + k2 * w[p])
-            for j in range(jo0, jo):
-                p = oh_idx[j] - base
-                gW[r, oh_col[j]] += dv[p] * (g0 + k2 * w[p]) * oh_val[j]
+            for j in range(dptr[a], dptr[a + 1]):
+                Zd[r, j] = dact[j] * (g0 + k2 * act_b[j])
+            for j in range(optr[a], optr[a + 1]):
+                gW[r, oh_col[j]] += dact[nd + j] * (g0 + k2 * act_b[nd + j]) * oh_val[j]
+
+
+@njit(cache=True, nogil=True)
+def split_mrp_pooled(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, q, d):
+    """The pooled-MRP step's elementwise work on the split layout (see :func:`split_pool_keep_grad`).
+
+    For every kernel ``r``: the activations of all its patches in one contiguous run; then per sample
+    ``a``, :func:`pool`'s ``H``, ``Q`` (sums in patch order), ``C1 = -(t - b_r theta H) b_r theta / n``
+    with ``t = T[r, a]`` (``t = H`` when ``T`` has shape (0, 0): the stop-gradient teacher), and
+    :func:`backprop`'s pre-activation gradient ``relu~'(z) (C1 + c2[r] relu~(z))``: in place into ``Zd``
+    for the dense rows, scattered into ``gW`` (M, d) for the one-nonzero rows.  Every product and sum is
+    evaluated as in the unfused path (``pool``, ``backprop``, ``split_grad``; ``u^q`` is ``u^(q-1) u``
+    there too), so the results are equal bit for bit.  Returns ``H``, ``Q``, ``gW``.
+    """
+    M = Zd.shape[0]
+    H = np.empty((M, n))
+    Q = np.empty((M, n))
+    gW = np.zeros((M, d))
+    if q == 3:
+        _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 3, H, Q, gW)
+    elif q == 4:
+        _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 4, H, Q, gW)
+    elif q == 5:
+        _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 5, H, Q, gW)
+    elif q == 6:
+        _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 6, H, Q, gW)
+    else:
+        _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, q, H, Q, gW)
     return H, Q, gW
 
 
@@ -371,3 +403,12 @@ def warmup() -> None:
     oh = np.array([1], dtype=np.int64)
     Zd = assemble_preact(np.ones((4, 2)), idx, oh, oh, np.ones(1), np.ones((4, 3)), 3)
     split_grad(Zd, idx, oh, oh, np.ones(1), 3)
+    perm, dptr, optr = split_layout(idx, oh, 1, 3)
+    W = np.linspace(-0.2, 0.3, 12).reshape(4, 3)
+    for q in (3, 6):
+        Zd2 = np.linspace(-0.2, 0.3, 8).reshape(4, 2)
+        H, Doh = split_pool_keep_grad(Zd2, perm, dptr, optr, oh, np.ones(1), W, 1, 3, 0.1, q)
+        split_scale_grad(Zd2, Doh, perm, dptr, optr, oh, np.ones(1), 1, np.ones((4, 1)), 3)
+        for T in (np.zeros((0, 0)), np.ones((4, 1))):
+            split_mrp_pooled(Zd2.copy(), perm, dptr, optr, oh, np.ones(1), W, 1, 3, T, np.ones(4), 0.25,
+                             np.ones(4), 0.1, q, 3)

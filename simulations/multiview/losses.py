@@ -56,6 +56,7 @@ class Batch:
             self.cols = cols
             self.Xd = np.ascontiguousarray(Xd[:, self.cols])
             self.XdT = np.ascontiguousarray(self.Xd.T)
+            self.perm, self.dptr, self.optr = kernels.split_layout(self.dense_idx, self.oh_idx, self.n, self.P)
         else:
             self.XT = np.ascontiguousarray(self.X2.T)
 
@@ -69,8 +70,8 @@ class Batch:
 
     @property
     def split(self) -> tuple:
-        """``(dense_idx, oh_idx, oh_col, oh_val)``, the split layout the fused kernels take."""
-        return self.dense_idx, self.oh_idx, self.oh_col, self.oh_val
+        """``(perm, dptr, optr, oh_col, oh_val)``, the split layout the fused kernels take."""
+        return self.perm, self.dptr, self.optr, self.oh_col, self.oh_val
 
     def forward_dense(self, W: np.ndarray) -> np.ndarray:
         """The dense rows' pre-activations only, ``Zd = W[:, cols] @ Xd^T`` (M, n_dense); the fused
@@ -126,7 +127,7 @@ def azl_loss_grad(batch: Batch, y, W, k, varrho, q):
     q = int(q)
     if batch.structured:
         Zd = batch.forward_dense(W)
-        H = kernels.split_pool_keep_grad(Zd, *batch.split, W, batch.n, batch.P, varrho, q)
+        H, Doh = kernels.split_pool_keep_grad(Zd, *batch.split, W, batch.n, batch.P, varrho, q)
     else:
         ZT = preact(batch, W)
         H = kernels.pool_keep_grad(ZT, batch.P, varrho, q)
@@ -134,7 +135,7 @@ def azl_loss_grad(batch: Batch, y, W, k, varrho, q):
     loss, correct, dF = softmax_ce(F, y)
     C1 = np.repeat(dF.T, W.shape[0] // k, axis=0)
     if batch.structured:
-        gW = kernels.split_scale_grad(Zd, *batch.split, W, batch.n, batch.P, C1, varrho, q, batch.d)
+        gW = kernels.split_scale_grad(Zd, Doh, *batch.split, batch.n, C1, batch.d)
         return loss, batch.backward_dense(Zd, gW), F, correct
     G = kernels.scale_grad(ZT, batch.P, C1)
     return loss, batch.backward(G), F, correct
@@ -146,7 +147,7 @@ def head_loss_grad(batch: Batch, y, W, U, varrho, q, train_encoder=True):
     q = int(q)
     if batch.structured:
         Zd = batch.forward_dense(W)
-        H = kernels.split_pool_keep_grad(Zd, *batch.split, W, batch.n, batch.P, varrho, q)
+        H, Doh = kernels.split_pool_keep_grad(Zd, *batch.split, W, batch.n, batch.P, varrho, q)
     else:
         ZT = preact(batch, W)
         H = kernels.pool_keep_grad(ZT, batch.P, varrho, q)
@@ -157,8 +158,7 @@ def head_loss_grad(batch: Batch, y, W, U, varrho, q, train_encoder=True):
     if train_encoder:
         C1 = np.ascontiguousarray((dF @ U).T)
         if batch.structured:
-            gW = batch.backward_dense(Zd, kernels.split_scale_grad(Zd, *batch.split, W, batch.n, batch.P, C1,
-                                                                   varrho, q, batch.d))
+            gW = batch.backward_dense(Zd, kernels.split_scale_grad(Zd, Doh, *batch.split, batch.n, C1, batch.d))
         else:
             gW = batch.backward(kernels.scale_grad(ZT, batch.P, C1))
     return loss, gW, gU, F, correct
