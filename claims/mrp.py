@@ -1053,16 +1053,97 @@ def _torch_steps(torch, X2, y, W, k, P, q, b, theta, teacher_H, U):
     return sl, mrp, pix
 
 
+def _sparse_floor(batch, rows: int, rng, reps: int) -> float:
+    """Best-of-``reps`` time of the two BLAS products a step performs on the split layout, ``rows`` kernels:
+    ``W[:, cols] @ Xd^T`` and ``G_d @ Xd`` (the dense rows only; :class:`losses.Batch`)."""
+    Wc = 0.05 * rng.standard_normal((rows, batch.Xd.shape[1]))
+    Gd = rng.standard_normal((rows, batch.dense_idx.size))
+    return _timeit(lambda: Wc @ batch.XdT, reps) + _timeit(lambda: Gd @ batch.Xd, reps)
+
+
+def _growth_ladder(quick: bool) -> list:
+    """Sizes of the cost-growth ladder: ``k`` with ``m = round(2.4 + 2 ln k)`` kernels per class (polylog k,
+    6 at the quick tier's k = 6 and 8 at the full tier's k = 20), ``N = 50 k`` samples (300 and 1000 at the
+    tiers), ``P`` fixed at the tier's, ``d`` the tier's or the power of two >= 8 k when larger."""
+    base = gain_regime().resolve("quick" if quick else "full")
+    ks = (4, 6, 10) if quick else (6, 10, 20, 40)
+    return [dict(base, k=k, m=int(round(2.4 + 2 * np.log(k))), N=50 * k,
+                 d=max(base["d"], 1 << int(np.ceil(np.log2(8 * k))))) for k in ks]
+
+
+def _cost_growth(quick: bool, reps: int) -> list:
+    """Seconds of one SL and one MRP step against ``k`` on :func:`_growth_ladder`, with the log-log exponent.
+
+    Every size is timed ``reps`` times after a warm-up; the exponent is the least-squares slope of
+    ``log seconds`` on ``log k`` over all those timings, with its regression interval
+    (:func:`theorycheck.loglog_slope`), for our step and for the product floor it performs.
+    """
+    import time
+
+    from simulations.multiview import losses
+
+    rng = np.random.default_rng(1)
+    rows, times = [], {"sl_step": [], "mrp_step": []}
+    floors, sizes = [], []
+    for p in _growth_ladder(quick):
+        D = mvdata.sample(data_config(p), p["N"], rng)
+        batch = losses.Batch(D.X)
+        k, M = p["k"], p["k"] * p["m"]
+        W = 0.05 * rng.standard_normal((M, batch.d))
+        teacher_H = losses.encode(batch, 0.15 * rng.standard_normal((M, batch.d)), VARRHO, p["q_mrp"])
+        steps = {"sl_step": lambda: losses.azl_loss_grad(batch, D.y, W, k, VARRHO, p["q"]),
+                 "mrp_step": lambda: losses.mrp_pooled_loss_grad(batch, W, np.ones(M), p["theta"], VARRHO,
+                                                                 p["q_mrp"], teacher_H)}
+        floor = _sparse_floor(batch, M, rng, reps)
+        for name, step in steps.items():
+            step()
+            ts = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                step()
+                ts.append(time.perf_counter() - t0)
+            times[name].append(ts)
+            rows.append({"case": f"{name} k={k}", "seconds": min(ts), "sparse_floor_seconds": floor,
+                         "ratio_vs_sparse_floor": min(ts) / floor,
+                         "shape": f"n={batch.n} P={batch.P} d={batch.d} M={M}, dense rows {batch.dense_idx.size}"})
+        floors.append(floor)
+        sizes.append(k)
+    from theorycheck import loglog_slope
+
+    xs = np.repeat(sizes, reps)
+    floor_fit = loglog_slope(sizes, floors)
+    for name, ts in times.items():
+        fit = loglog_slope(xs, np.concatenate(ts))
+        rows.append({"case": f"{name} cost growth", "sizes_k": sizes,
+                     "seconds_by_k": [min(t) for t in ts], "exponent": fit.slope, "exponent_ci_low": fit.low,
+                     "exponent_ci_high": fit.high, "floor_exponent": floor_fit.slope,
+                     "floor_exponent_ci_low": floor_fit.low, "floor_exponent_ci_high": floor_fit.high})
+    return rows
+
+
 def _bench(quick: bool) -> list:
-    """One GD step of SL (AZL network) and of MRP (pooled decoder, fixed teacher) at the tier's size.
+    """One GD step of SL (AZL network) and of MRP (pooled decoder, fixed teacher) at the tier's size, and the
+    cost growth of both steps with ``k`` (:func:`_cost_growth`).  BLAS runs on one thread.
 
     ``pixel_step`` is one step of the pixel target (encoder and decoder, :mod:`simulations.multiview.pixel`);
-    its floors are the products of its stacked ``2M`` rows.  Ratios: the plain NumPy step over ours (``ratio_vs_numpy``); ours over the two dense matrix products
-    of the step timed alone (``ratio_vs_floor``: below 1 because our step multiplies only the rows that
-    are not one-hot, see ``losses.Batch``) and over those smaller products (``ratio_vs_sparse_floor``);
-    our fused step without the sparse split over the dense floor (``ratio_dense_fused_vs_floor``); and
-    PyTorch-CPU autograd over ours (``ratio_vs_torch``) when torch is installed.  Best-of-N timings.
+    its floors are the products of its stacked ``2M`` rows.  Ratios: the plain NumPy step over ours
+    (``ratio_vs_numpy``); ours over the two dense matrix products of the step timed alone
+    (``ratio_vs_floor``: below 1 because our step multiplies only the rows that are not one-hot, see
+    ``losses.Batch``) and over those smaller products, the ones the step actually performs
+    (``ratio_vs_sparse_floor``: the elementwise work the fused kernels add to BLAS); the dense layout's
+    fused step over the dense floor (``ratio_dense_fused_vs_floor``); and PyTorch-CPU autograd over ours
+    (``ratio_vs_torch``) when torch is installed (the ``bench`` extra), ``None`` otherwise.  Best-of-N
+    timings.
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _bench_tier(quick) + _cost_growth(quick, 3)
+
+
+def _bench_tier(quick: bool) -> list:
+    import sys
+
     from simulations.multiview import losses, pixel, reference
 
     p = gain_regime().resolve("quick" if quick else "full")
@@ -1085,8 +1166,7 @@ def _bench(quick: bool) -> list:
         floor = _timeit(lambda: Wr @ dense.XT, reps) + _timeit(lambda: G @ dense.X2, reps)
         if not batch.structured:
             return floor, floor
-        Wc, Gd = np.ascontiguousarray(Wr[:, batch.cols]), rng.standard_normal((rows, batch.dense_idx.size))
-        return floor, _timeit(lambda: Wc @ batch.XdT, reps) + _timeit(lambda: Gd @ batch.Xd, reps)
+        return floor, _sparse_floor(batch, rows, rng, reps)
 
     floor_M, floor_2M = floors(M), floors(2 * M)
     try:
@@ -1094,6 +1174,8 @@ def _bench(quick: bool) -> list:
         torch.set_num_threads(1)
     except ImportError:
         torch = None
+        print("bench mrp: torch is not installed, the PyTorch-CPU reference is skipped "
+              "(pip install 'theorycheck[bench]')", file=sys.stderr)
     cases = {
         "sl_step": (lambda: losses.azl_loss_grad(batch, D.y, W, k, VARRHO, p["q"]),
                     lambda: losses.azl_loss_grad(dense, D.y, W, k, VARRHO, p["q"]),

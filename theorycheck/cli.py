@@ -322,8 +322,10 @@ def cmd_bench(args) -> int:
         for row in benches[n](quick=args.quick):
             rows.append({"model": n, **row})
             if args.json != "-":
-                ratios = ", ".join(f"{k}={v:.2f}" for k, v in row.items() if k.startswith("ratio"))
-                print(f"{n:<8} {row.get('case', ''):<28} {row.get('seconds', float('nan')) * 1e3:9.2f} ms  {ratios}")
+                ratios = ", ".join(f"{k}={'n/a' if v is None else f'{v:.2f}'}" for k, v in row.items()
+                                   if k.startswith(("ratio", "exponent", "floor_exponent")))
+                ms = f"{row['seconds'] * 1e3:9.2f} ms" if "seconds" in row else " " * 12
+                print(f"{n:<8} {row.get('case', ''):<28} {ms}  {ratios}")
     if args.json == "-":
         print(json.dumps(rows, indent=2))
     elif args.json:
