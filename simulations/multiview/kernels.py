@@ -189,23 +189,20 @@ def split_layout(dense_idx, oh_idx, n, P):
 
     The kernels keep one row of values per kernel ``r`` as ``[dense rows..., one-nonzero rows...]`` (the
     dense rows in the order of ``Zd``'s columns, the others in the order of ``oh_idx``).  Returns ``perm``
-    (n P,): the position of patch ``i`` in that row; ``dptr``, ``optr`` (n + 1,): sample ``a``'s dense rows
-    are ``dptr[a]:dptr[a+1]`` and its one-nonzero rows ``optr[a]:optr[a+1]`` (both lists are sorted).
+    (n P,): the position of patch ``i`` in that row; ``dsamp`` (n_dense,) and ``osamp`` (n_one,): the
+    sample each dense and each one-nonzero row belongs to.
     """
     nd = dense_idx.size
     perm = np.empty(n * P, dtype=np.int64)
-    dptr = np.zeros(n + 1, dtype=np.int64)
-    optr = np.zeros(n + 1, dtype=np.int64)
+    dsamp = np.empty(nd, dtype=np.int64)
+    osamp = np.empty(oh_idx.size, dtype=np.int64)
     for j in range(nd):
         perm[dense_idx[j]] = j
-        dptr[dense_idx[j] // P + 1] += 1
+        dsamp[j] = dense_idx[j] // P
     for j in range(oh_idx.size):
         perm[oh_idx[j]] = nd + j
-        optr[oh_idx[j] // P + 1] += 1
-    for a in range(n):
-        dptr[a + 1] += dptr[a]
-        optr[a + 1] += optr[a]
-    return perm, dptr, optr
+        osamp[j] = oh_idx[j] // P
+    return perm, dsamp, osamp
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -236,11 +233,11 @@ def _split_pool_keep_grad_q(Zd, perm, oh_col, oh_val, W, n, P, varrho, q, H, Doh
 
 
 @njit(cache=True, nogil=True)
-def split_pool_keep_grad(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, varrho, q):
+def split_pool_keep_grad(Zd, perm, dsamp, osamp, oh_col, oh_val, W, n, P, varrho, q):
     """:func:`pool_keep_grad` on the split layout of :class:`losses.Batch`, without assembling ``ZT``.
 
     ``Zd`` (M, n_dense) holds the dense rows' pre-activations (the BLAS product); a one-nonzero row ``j``
-    has ``z = W[r, oh_col[j]] oh_val[j]``; ``perm``, ``dptr``, ``optr`` from :func:`split_layout`.
+    has ``z = W[r, oh_col[j]] oh_val[j]``; ``perm``, ``dsamp``, ``osamp`` from :func:`split_layout`.
     Returns ``H`` (M, n) and ``Doh`` (M, n_one) = ``relu~'`` of the one-nonzero rows, and overwrites ``Zd``
     in place with ``relu~'``.  The activations of a kernel are computed in contiguous runs (with ``q``
     fixed at compile time for ``q`` in 3..6) and summed per sample in patch order, so ``H`` equals
@@ -263,7 +260,7 @@ def split_pool_keep_grad(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, varrho, 
 
 
 @njit(cache=True, nogil=True)
-def split_scale_grad(D, Doh, perm, dptr, optr, oh_col, oh_val, n, C1, d):
+def split_scale_grad(D, Doh, perm, dsamp, osamp, oh_col, oh_val, C1, d):
     """:func:`scale_grad` followed by :func:`split_grad` on the split layout, in one pass.
 
     ``D`` (M, n_dense) and ``Doh`` (M, n_one) are the ``relu~'`` left by :func:`split_pool_keep_grad`
@@ -272,25 +269,24 @@ def split_scale_grad(D, Doh, perm, dptr, optr, oh_col, oh_val, n, C1, d):
     one-nonzero rows' contribution to ``grad W``, ``gW[r, oh_col[j]] += Doh[r, j] C1[r, a] oh_val[j]``
     (M, d), accumulated in the order of :func:`split_grad`.
     """
-    M = D.shape[0]
+    M, nd = D.shape
     gW = np.zeros((M, d))
     for r in range(M):
-        for a in range(n):
-            g = C1[r, a]
-            for j in range(dptr[a], dptr[a + 1]):
-                D[r, j] *= g
-            for j in range(optr[a], optr[a + 1]):
-                gW[r, oh_col[j]] += Doh[r, j] * g * oh_val[j]
+        for j in range(nd):
+            D[r, j] *= C1[r, dsamp[j]]
+        for j in range(oh_col.size):
+            gW[r, oh_col[j]] += Doh[r, j] * C1[r, osamp[j]] * oh_val[j]
     return gW
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, q, H, Q, gW):
+def _split_mrp_pooled_q(Zd, perm, dsamp, osamp, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, q, H, Q, gW):
     M, nd = Zd.shape
     no = oh_col.size
     act = np.empty(nd + no)     # relu~ as pool computes it: c u^q + (z - varrho)^+
     act_b = np.empty(nd + no)   # relu~ as backprop computes it: c u^(q-1) u + (z - varrho)^+
     dact = np.empty(nd + no)
+    g0 = np.empty(n)
     own = T.shape[0] == 0
     c = varrho / q
     inv = 1.0 / varrho
@@ -323,15 +319,15 @@ def _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, the
             H[r, a] = s
             Q[r, a] = s2
             t = s if own else T[r, a]
-            g0 = -(t - bt * s) * b[r] * theta / n
-            for j in range(dptr[a], dptr[a + 1]):
-                Zd[r, j] = dact[j] * (g0 + k2 * act_b[j])
-            for j in range(optr[a], optr[a + 1]):
-                gW[r, oh_col[j]] += dact[nd + j] * (g0 + k2 * act_b[nd + j]) * oh_val[j]
+            g0[a] = -(t - bt * s) * b[r] * theta / n
+        for j in range(nd):
+            Zd[r, j] = dact[j] * (g0[dsamp[j]] + k2 * act_b[j])
+        for j in range(no):
+            gW[r, oh_col[j]] += dact[nd + j] * (g0[osamp[j]] + k2 * act_b[nd + j]) * oh_val[j]
 
 
 @njit(cache=True, nogil=True)
-def split_mrp_pooled(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, q, d):
+def split_mrp_pooled(Zd, perm, dsamp, osamp, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, q, d):
     """The pooled-MRP step's elementwise work on the split layout (see :func:`split_pool_keep_grad`).
 
     For every kernel ``r``: the activations of all its patches in one contiguous run; then per sample
@@ -347,15 +343,15 @@ def split_mrp_pooled(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta,
     Q = np.empty((M, n))
     gW = np.zeros((M, d))
     if q == 3:
-        _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 3, H, Q, gW)
+        _split_mrp_pooled_q(Zd, perm, dsamp, osamp, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 3, H, Q, gW)
     elif q == 4:
-        _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 4, H, Q, gW)
+        _split_mrp_pooled_q(Zd, perm, dsamp, osamp, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 4, H, Q, gW)
     elif q == 5:
-        _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 5, H, Q, gW)
+        _split_mrp_pooled_q(Zd, perm, dsamp, osamp, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 5, H, Q, gW)
     elif q == 6:
-        _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 6, H, Q, gW)
+        _split_mrp_pooled_q(Zd, perm, dsamp, osamp, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, 6, H, Q, gW)
     else:
-        _split_mrp_pooled_q(Zd, perm, dptr, optr, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, q, H, Q, gW)
+        _split_mrp_pooled_q(Zd, perm, dsamp, osamp, oh_col, oh_val, W, n, P, T, b, theta, c2, varrho, q, H, Q, gW)
     return H, Q, gW
 
 
@@ -403,12 +399,12 @@ def warmup() -> None:
     oh = np.array([1], dtype=np.int64)
     Zd = assemble_preact(np.ones((4, 2)), idx, oh, oh, np.ones(1), np.ones((4, 3)), 3)
     split_grad(Zd, idx, oh, oh, np.ones(1), 3)
-    perm, dptr, optr = split_layout(idx, oh, 1, 3)
+    perm, dsamp, osamp = split_layout(idx, oh, 1, 3)
     W = np.linspace(-0.2, 0.3, 12).reshape(4, 3)
     for q in (3, 6):
         Zd2 = np.linspace(-0.2, 0.3, 8).reshape(4, 2)
-        H, Doh = split_pool_keep_grad(Zd2, perm, dptr, optr, oh, np.ones(1), W, 1, 3, 0.1, q)
-        split_scale_grad(Zd2, Doh, perm, dptr, optr, oh, np.ones(1), 1, np.ones((4, 1)), 3)
+        H, Doh = split_pool_keep_grad(Zd2, perm, dsamp, osamp, oh, np.ones(1), W, 1, 3, 0.1, q)
+        split_scale_grad(Zd2, Doh, perm, dsamp, osamp, oh, np.ones(1), np.ones((4, 1)), 3)
         for T in (np.zeros((0, 0)), np.ones((4, 1))):
-            split_mrp_pooled(Zd2.copy(), perm, dptr, optr, oh, np.ones(1), W, 1, 3, T, np.ones(4), 0.25,
+            split_mrp_pooled(Zd2.copy(), perm, dsamp, osamp, oh, np.ones(1), W, 1, 3, T, np.ones(4), 0.25,
                              np.ones(4), 0.1, q, 3)

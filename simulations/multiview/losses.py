@@ -56,7 +56,7 @@ class Batch:
             self.cols = cols
             self.Xd = np.ascontiguousarray(Xd[:, self.cols])
             self.XdT = np.ascontiguousarray(self.Xd.T)
-            self.perm, self.dptr, self.optr = kernels.split_layout(self.dense_idx, self.oh_idx, self.n, self.P)
+            self.perm, self.dsamp, self.osamp = kernels.split_layout(self.dense_idx, self.oh_idx, self.n, self.P)
         else:
             self.XT = np.ascontiguousarray(self.X2.T)
 
@@ -70,8 +70,8 @@ class Batch:
 
     @property
     def split(self) -> tuple:
-        """``(perm, dptr, optr, oh_col, oh_val)``, the split layout the fused kernels take."""
-        return self.perm, self.dptr, self.optr, self.oh_col, self.oh_val
+        """``(perm, dsamp, osamp, oh_col, oh_val)``, the split layout the fused kernels take."""
+        return self.perm, self.dsamp, self.osamp, self.oh_col, self.oh_val
 
     def forward_dense(self, W: np.ndarray) -> np.ndarray:
         """The dense rows' pre-activations only, ``Zd = W[:, cols] @ Xd^T`` (M, n_dense); the fused
@@ -135,7 +135,7 @@ def azl_loss_grad(batch: Batch, y, W, k, varrho, q):
     loss, correct, dF = softmax_ce(F, y)
     C1 = np.repeat(dF.T, W.shape[0] // k, axis=0)
     if batch.structured:
-        gW = kernels.split_scale_grad(Zd, Doh, *batch.split, batch.n, C1, batch.d)
+        gW = kernels.split_scale_grad(Zd, Doh, *batch.split, C1, batch.d)
         return loss, batch.backward_dense(Zd, gW), F, correct
     G = kernels.scale_grad(ZT, batch.P, C1)
     return loss, batch.backward(G), F, correct
@@ -158,7 +158,7 @@ def head_loss_grad(batch: Batch, y, W, U, varrho, q, train_encoder=True):
     if train_encoder:
         C1 = np.ascontiguousarray((dF @ U).T)
         if batch.structured:
-            gW = batch.backward_dense(Zd, kernels.split_scale_grad(Zd, Doh, *batch.split, batch.n, C1, batch.d))
+            gW = batch.backward_dense(Zd, kernels.split_scale_grad(Zd, Doh, *batch.split, C1, batch.d))
         else:
             gW = batch.backward(kernels.scale_grad(ZT, batch.P, C1))
     return loss, gW, gU, F, correct
