@@ -234,7 +234,7 @@ def plot_accuracy_vs_k(p, rngs, ks=ACCURACY_KS, n_seeds=ACCURACY_SEEDS):
     kk = np.array(sorted(data))
     n = len(data[kk[0]]["sl"])
     fig, axes = figure(2, 1, width=4.6, height=4.0)
-    shift = 0.08 * (kk.max() - kk.min() if kk.size > 1 else 1)
+    shift = 0.04 * (kk.max() - kk.min() if kk.size > 1 else 1)
 
     def series(ax, j, values, label, fmt, colour):
         stats = np.array([mean_ci(v) for v in values])
