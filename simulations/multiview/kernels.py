@@ -19,6 +19,13 @@ each kernel ``r`` and sample ``a`` own a contiguous run of ``P`` entries.  A ste
 * ``grad W = G @ X`` (BLAS).
 
 Every loss of the package has this form.  Powers are integer products (no ``pow``).
+
+Split layout.  On data with the exact structure of :class:`losses.Batch` (a feature patch has one nonzero
+coordinate) the ``split_*`` kernels never form ``ZT``: BLAS gives only the dense rows' block
+``Zd = W[:, cols] @ Xd^T`` (M, n_dense), a one-nonzero row's pre-activation ``W[r, col] x`` is read from
+``W``, and the backward operand is ``Zd`` overwritten in place, its one-nonzero rows scattered straight
+into ``grad W``.  They evaluate every product and sum in the order of ``pool`` / ``pool_keep_grad`` /
+``backprop`` / ``scale_grad`` followed by ``split_grad``, so their results are equal bit for bit.
 """
 from __future__ import annotations
 
