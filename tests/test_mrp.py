@@ -72,7 +72,9 @@ def test_regimes_reject_bad_input():
         c.regime.resolve("quick", texts={"sigma0": "0.1"})  # Lambda^(0) above varrho
     with pytest.raises(RegimeError):
         c.regime.resolve("quick", texts={"d": "10"})
-    assert c.regime.resolve("quick", texts={"k": "8"})["k"] == 8
+    with pytest.raises(RegimeError, match="single_view_samples"):
+        c.regime.resolve("quick", texts={"k": "8"})               # mu N = 6 single-view samples for 8 classes
+    assert c.regime.resolve("quick", texts={"k": "8", "mu": "0.03"})["k"] == 8
 
 
 def test_random_kernel_purity_matches_monte_carlo():
