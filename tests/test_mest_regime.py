@@ -160,12 +160,25 @@ def test_finite_sample_prediction_matches_formula():
 
 @pytest.mark.parametrize("claim_id, overrides", [
     ("mest.spectral.mean_risk", {"n": 2000, "m": 2000}),   # the band's floor max(2000, 4 x 445)
-    ("mest.factor.mean_risk", {"n": 1000, "m": 375}),
-    ("mest.gmm.mean_risk", {"n": 150, "m": 150}),
+    ("mest.factor.mean_risk", {"n": 2000, "m": 2000}),    # the same floor, max(2000, 4 x 375)
+    ("mest.gmm.mean_risk", {"n": 1200, "m": 600}),         # n, m >= 200 K at K = 3
+    ("mest.spectral.law", {"n": 1000, "m": 1000}),         # the laws' size floor
     ("mest.spectral.rate", {"n_grid": [500, 1000, 2000], "gamma": 1.0}),
 ])
 def test_guidance_boundary_is_inside(claim_id, overrides):
     registry.get(claim_id).regime.resolve("quick", overrides=overrides)
+
+
+@pytest.mark.parametrize("claim_id, overrides, constraint", [
+    ("mest.factor.mean_risk", {"n": 2000, "m": 1999}, "pretraining_size_for_the_band"),
+    ("mest.gmm.mean_risk", {"n": 1200, "m": 599}, "asymptotic_sizes"),
+    ("mest.gmm.mean_risk", {"beta": [0.5, 0.5, 0.5]}, "pretraining_term_resolved"),
+    ("mest.spectral.law", {"n": 999, "m": 1000}, "law_sizes"),
+    ("mest.factor.law", {"n": 1000, "m": 999}, "law_sizes"),
+])
+def test_size_floors_reject_just_below(claim_id, overrides, constraint):
+    with pytest.raises(RegimeError, match=constraint):
+        registry.get(claim_id).regime.resolve("quick", overrides=overrides)
 
 
 def test_guidance_numbers():
