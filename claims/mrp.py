@@ -721,19 +721,20 @@ MEMORY_ASSUMPTION = (" C13 setting: sigma_n = 0.08 (noise patches strong enough 
 def _memorised(p, rng):
     o = run_sl(p, rng)
     extras = _sl_extras(o, SL_EXTRAS + ("memorised_single", "noise_single", "train_acc"))
-    if o["n_need_memory"] < 1 or o["train_acc"] < 1:
-        # The statement's precondition is absent from this run: SL did not reach 100 % training accuracy within
-        # T, or no single-view training sample of a one-view class has the unlearned view as its strong view.
-        # Counted as the event's failure, not as a value.
+    if o["n_need_memory"] < 1:
+        # No single-view training sample of a one-view class has the unlearned view as its strong view: the
+        # statement's samples are absent from this run. Counted as the event's failure, not as a value.
         return {"value": 0.0, "successes": 0, "trials": 0, "event": False, **extras}
+    # A run stopped by T short of 100 % training accuracy counts its unfitted samples as not memorised.
     return {**_proportion(o["n_memorised"], o["n_need_memory"], extras), "event": True}
 
 
 _sl_claim(
     "mrp.sl.noise_memorisation",
-    "AZL Thm 1: SL reaches 100 % training accuracy by memorising noise: of the single-view training samples "
-    "its learned features cannot fit (one-view class, strong view the unlearned one), the fraction "
-    "classified correctly only through their noise patches is about 1 (>= 0.7, docs/papers/mrp.md §4.4 C13).",
+    "AZL Thm 1: SL fits by memorising noise the single-view training samples its learned features cannot fit "
+    "(one-view class, strong view the unlearned one): when training stops (100 % training accuracy, or the "
+    "budget T) the fraction of them classified correctly only through their noise patches is about 1 (>= 0.7, "
+    "docs/papers/mrp.md §4.4 C13).",
     1.0, 0.3, 0.3, "near miss: fitted by noise in fewer than a third (0.3 +- 0.3)",
     "fraction of the feature-unfittable single-view training samples fitted by noise", _memorised,
     "+-0.3: the spec's threshold for C13 (>= 0.7): losers that grew part of the way to varrho fit a few of "
@@ -741,10 +742,15 @@ _sl_claim(
     interval="wilson_cluster", alternative=lambda p: 0.0,
     alternative_label="fitted by features, as after MRP-FT (0)",
     regime=sl_regime(stop_at={"quick": "fit", "full": "fit", "search": ("fit",)}, **MEMORY_DATA),
-    event_label="SL fits every training sample within T (the 100 % training accuracy the statement explains; "
-                "explore found runs at noise norm sigma_n sqrt(d - 2k) ~ 0.4 that stop at 0.97-0.99 with no noise "
-                "memorised) and has a single-view training sample that its learned features cannot fit (one-view "
-                "class, strong view the unlearned one): the samples the statement is about",
+    event_label="SL has a single-view training sample that its learned features cannot fit (one-view class, "
+                "strong view the unlearned one): the samples the statement is about",
+    finding="Restated: the statement was judged only on runs reaching 100 % training accuracy within T (others "
+            "were the event's failures), and explore then drew settings near C13 (e.g. k = 8, d = 116, P = 20, "
+            "N = 258, sigma_n = 0.084, mu = 0.2) where SL stops at 0.96-0.99 training accuracy at T = 3000 and in "
+            "7 of 8 runs still at T = 6000: the unfitted samples are exactly feature-unfittable single-view samples "
+            "not yet memorised (12 of 16, 5 of 8, 10 of 12 memorised in three runs). AZL's 100 % is reached in "
+            "T = poly(k)/eta steps, which such settings exceed; the claim now counts unfitted samples as not "
+            "memorised, so a slow memorisation lowers the value instead of voiding the run.",
     seeds={"quick": 8, "full": 8}, source_note=" [ours: the memorisation test of docs/papers/mrp.md §4.4 C13]",
     extra_assumption=MEMORY_ASSUMPTION + " Measured at the first step with every training sample fitted (or "
                      "T); a sample is fitted by noise when it is classified correctly but not once its noise "
