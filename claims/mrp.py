@@ -166,6 +166,7 @@ _SL_CONSTRAINTS.append(Constraint(
     "class's leading initial correlation) is at most 1/4, the share of event failures a verdict tolerates "
     "(0.05 at the quick tier's k = 6, m = 6 and at the full tier's k = 20, m = 8; 0.21 at k = 20, m = 6)",
     ("sigma0", "eta", "T", "k", "m", "q", "mu", "rho_w", "s")))
+FINETUNING_BUDGET = 300
 _MRP_CONSTRAINTS = [
     Constraint("polynomial_phase",
                lambda p: p["sigma0_mrp"] * np.sqrt(2 * np.log(p["k"] * p["m"])) <= VARRHO,
@@ -173,8 +174,14 @@ _MRP_CONSTRAINTS = [
     # MRP Thm 1-2 speak of T = poly(k)/eta iterations; the fixed-teacher student converges by eta t ~ 100
     Constraint("pretraining_budget", lambda p: p["eta_pre"] * p["T_pre"] >= 100,
                "eta_pre * T_pre >= 100 (the theorems' T = poly(k)/eta pretraining steps)", ("eta_pre", "T_pre")),
-    Constraint("finetuning_budget", lambda p: p["eta_ft"] * p["T_ft"] >= 100,
-               "eta_ft * T_ft >= 100 (the theorems' T' = poly(k)/eta fine-tuning steps)", ("eta_ft", "T_ft")),
+    # raised from 100 after the property test drew eta_ft = 1, T_ft = 100 (k = 6, d = 48, N = 160): fine-tuned
+    # single-view accuracy 0.49-0.91 and the control's 0.25-0.79 per seed, the gain 0.06 [-0.07, 0.19] a race
+    # between two unfinished runs; with 300 steps 0.66-1.0 against 0.38-0.72, gain 0.32 [0.23, 0.42]
+    Constraint("finetuning_budget", lambda p: p["eta_ft"] * p["T_ft"] >= FINETUNING_BUDGET,
+               f"eta_ft * T_ft >= {FINETUNING_BUDGET} (the theorems' T' = poly(k)/eta fine-tuning steps, run to "
+               "convergence: at eta_ft T_ft = 100 neither the fine-tuned network nor the same-architecture control "
+               "had converged, single-view accuracy 0.49-0.91 and 0.25-0.79 per seed; the quick tier's 2 x 150)",
+               ("eta_ft", "T_ft")),
     # docs/mrp_study.md: with a fixed teacher drawn at sigma_T = sigma_0 coverage is 0.04 and C8 0.90; C6/C8
     # hold from sigma_T >= 3 sigma_0, where the teacher's kernels reach varrho on every feature
     Constraint("teacher_scale", lambda p: p["target"] == "pixels" or p["teacher"] != "fixed"
@@ -223,6 +230,25 @@ _SL_CONSTRAINTS.append(Constraint(
     "(docs/papers/mrp.md §1.1) lies in that region: at k <= 8 AZL's 1/2 holds only where the weak view is "
     "weaker than that (the claims' rho_w = 0.03, s = 3)", ("s", "rho_w")))
 SL_K_SEARCH = {"k": {"search": (6, 8)}}
+GROWTH_PHASE_STEPS = 10
+
+
+def sl_growth_phase_steps(p) -> float:
+    """Derived steps for the expected leading initial correlation sigma0 E[max of 2m N(0, 1)] of a class to
+    reach varrho/2 under the tensor-power recursion (the phase the power-method exponent is fitted on)."""
+    x0 = p["sigma0"] * theory.expected_max_gaussian(2 * p["m"])
+    return theory.sl_hitting_time(x0, p["eta"], p["k"], p["q"], VARRHO, p["mu"], p["rho_w"], A=VARRHO / 2, s=p["s"])
+
+
+# added after the property test drew sigma0 = 0.015, eta = 7, m = 4, q = 5 (k = 6), where every class's winning
+# correlation crossed varrho/2 within a few steps and the power-method exponent had no steps to be fitted on
+_SL_CONSTRAINTS.append(Constraint(
+    "growth_phase_resolved", lambda p: sl_growth_phase_steps(p) >= GROWTH_PHASE_STEPS,
+    f"the derived steps from a class's expected leading initial correlation to varrho/2 are at least "
+    f"{GROWTH_PHASE_STEPS} (11 at the quick tier, 24 at the full tier): AZL's sigma0 = 1/poly(k) gives a long "
+    "polynomial phase, and the power-method exponent is fitted on at least 5 steps of it; the property test drew "
+    "sigma0 = 0.015, eta = 7, m = 4, q = 5, where the phase lasts about 3 steps and no class had 5",
+    ("sigma0", "eta", "k", "m", "q", "mu", "rho_w", "s")))
 
 
 # added after the property tests drew mu = 1.2e-7 and 3e-105 (no single-view training sample at all): single-view
