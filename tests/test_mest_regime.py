@@ -162,7 +162,7 @@ def test_finite_sample_prediction_matches_formula():
     ("mest.spectral.mean_risk", {"n": 2000, "m": 2000}),   # the band's floor max(2000, 4 x 445)
     ("mest.factor.mean_risk", {"n": 2000, "m": 2000}),    # the same floor, max(2000, 4 x 375)
     ("mest.gmm.mean_risk", {"n": 1200, "m": 600}),         # n, m >= 200 K at K = 3
-    ("mest.spectral.law", {"n": 1000, "m": 1000}),         # the laws' size floor
+    ("mest.spectral.law", {"n": 1000, "m": 1780}),         # n >= 1000 and m >= 4 x the guidance 445
     ("mest.spectral.rate", {"n_grid": [500, 1000, 2000], "gamma": 1.0}),
 ])
 def test_guidance_boundary_is_inside(claim_id, overrides):
@@ -173,8 +173,11 @@ def test_guidance_boundary_is_inside(claim_id, overrides):
     ("mest.factor.mean_risk", {"n": 2000, "m": 1999}, "pretraining_size_for_the_band"),
     ("mest.gmm.mean_risk", {"n": 1200, "m": 599}, "asymptotic_sizes"),
     ("mest.gmm.mean_risk", {"beta": [0.5, 0.5, 0.5]}, "pretraining_term_resolved"),
-    ("mest.spectral.law", {"n": 999, "m": 1000}, "law_sizes"),
+    ("mest.spectral.law", {"n": 999, "m": 2000}, "law_sizes"),
+    ("mest.spectral.law", {"n": 1000, "m": 1779}, "law_pretraining_size"),
     ("mest.factor.law", {"n": 1000, "m": 999}, "law_sizes"),
+    ("mest.factor.law", {"loadings": [0.3125], "d": 37, "beta": [1.0], "n": 40000, "m": 20000},
+     "law_pretraining_size"),                                 # 4 x guidance = 39772
 ])
 def test_size_floors_reject_just_below(claim_id, overrides, constraint):
     with pytest.raises(RegimeError, match=constraint):
