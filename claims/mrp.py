@@ -1051,47 +1051,32 @@ def _timeit(f, reps: int) -> float:
     return best
 
 
-def _torch_steps(torch, X2, y, W, k, P, q, b, theta, teacher_H, U):
-    """The SL, MRP and pixel-target steps written with PyTorch autograd (CPU, float64)."""
-    n = y.shape[0]
-    M = W.shape[0]
-    Xt, yt = torch.from_numpy(X2), torch.from_numpy(y)
-    Wt = torch.from_numpy(W.copy()).requires_grad_(True)
-    Tt, bt = torch.from_numpy(np.ascontiguousarray(teacher_H)), torch.from_numpy(b)
+def _torch_reference(torch, cases: dict, reps: int) -> dict:
+    """Best-of-``reps`` seconds of each PyTorch-CPU step in ``cases`` (name -> :class:`torch_reference.TorchStep`)
+    on one thread (``torch.set_num_threads(1)``, as our BLAS) and on torch's default thread count; the
+    thread count torch had is restored afterwards."""
+    from simulations.multiview import torch_reference
 
-    def act(Z):
-        u = (Z / VARRHO).clamp(0.0, 1.0)
-        return VARRHO / q * u ** q + (Z - VARRHO).clamp(min=0.0)
+    default = torch_reference.default_threads(torch)
+    before = torch.get_num_threads()
+    out = {}
+    try:
+        for threads, key in ((1, "torch_seconds"), (default, "torch_default_threads_seconds")):
+            torch.set_num_threads(threads)
+            for name, step in cases.items():
+                out.setdefault(name, {})[key] = _timeit(step, reps)
+    finally:
+        torch.set_num_threads(before)
+    return out
 
-    def sl():
-        A = act((Xt @ Wt.T).reshape(n, P, M))
-        F = A.sum(1).reshape(n, k, M // k).sum(2)
-        loss = torch.nn.functional.cross_entropy(F, yt)
-        Wt.grad = None
-        loss.backward()
 
-    def mrp():
-        A = act((Xt @ Wt.T).reshape(n, P, M))
-        H, Q = A.sum(1), (A * A).sum(1)
-        loss = 0.5 * (((Tt - bt * theta * H) ** 2).sum() + (bt ** 2 * theta * (1 - theta) * Q).sum()) / n
-        Wt.grad = None
-        loss.backward()
+def _torch_skipped() -> dict:
+    """The torch fields of a bench row when torch is not installed, with the skip line on stderr."""
+    import sys
 
-    Ut = torch.from_numpy(U.copy()).requires_grad_(True)
-    w = 1.0 - theta
-    c1, c2p, cK = theta * w, w * theta ** 2 * (P - 2), w * theta ** 2 + w ** 2 * theta * (P - 1)
-    X3 = Xt.reshape(n, P, -1)
-
-    def pix():
-        A = act((Xt @ Wt.T).reshape(n, P, M))
-        S, Xs = A.sum(1), X3.sum(1)
-        US = S @ Ut.T
-        loss = 0.5 / (n * P) * (w * (X3 ** 2).sum() - 2 * c1 * ((Xs * US).sum() - ((X3 @ Ut) * A).sum())
-                                + c2p * (US ** 2).sum() + cK * ((A @ Ut.T) ** 2).sum())
-        Wt.grad = Ut.grad = None
-        loss.backward()
-
-    return sl, mrp, pix
+    print("bench mrp: torch is not installed, the PyTorch-CPU reference is skipped "
+          "(pip install 'theorycheck[bench]', with a CPU build of torch: see the README)", file=sys.stderr)
+    return {"torch_seconds": None, "torch_default_threads_seconds": None}
 
 
 def _sparse_floor(batch, rows: int, rng, reps: int) -> float:
@@ -1173,9 +1158,14 @@ def _bench(quick: bool) -> list:
     (``ratio_vs_floor``: below 1 because our step multiplies only the rows that are not one-hot, see
     ``losses.Batch``) and over those smaller products, the ones the step actually performs
     (``ratio_vs_sparse_floor``: the elementwise work the fused kernels add to BLAS); the dense layout's
-    fused step over the dense floor (``ratio_dense_fused_vs_floor``); and PyTorch-CPU autograd over ours
-    (``ratio_vs_torch``) when torch is installed (the ``bench`` extra), ``None`` otherwise.  Best-of-N
-    timings.
+    fused step over the dense floor (``ratio_dense_fused_vs_floor``).  Best-of-N timings of the loss and
+    gradient (``seconds``).
+
+    PyTorch-CPU reference (when torch is installed, the ``bench`` extra; ``None`` otherwise): the same step
+    written with autograd (:mod:`simulations.multiview.torch_reference`: forward, loss, gradient and the
+    update ``W <- W - eta grad``) against ours with its update (``step_seconds``), on one torch thread as
+    our BLAS (``ratio_vs_torch`` = torch time / our time) and on torch's default thread count
+    (``ratio_vs_torch_default_threads``, ours still on one thread).
     """
     from threadpoolctl import threadpool_limits
 
@@ -1183,12 +1173,17 @@ def _bench(quick: bool) -> list:
         return _bench_tier(quick) + _cost_growth(quick, 3)
 
 
-def _bench_tier(quick: bool) -> list:
-    import sys
+def _descend(params, grads, etas) -> None:
+    """The GD update ``x <- x - eta g`` in place, as :mod:`simulations.multiview.train` takes it."""
+    for x, g, eta in zip(params, grads, etas):
+        x -= eta * g
 
-    from simulations.multiview import losses, pixel, reference
 
-    p = gain_regime().resolve("quick" if quick else "full")
+def _bench_tier(quick: bool, over: dict | None = None) -> list:
+    """The rows of :func:`_bench` at the tier's shape (``over`` replaces parameters: a smaller shape)."""
+    from simulations.multiview import losses, pixel, reference, torch_reference
+
+    p = {**gain_regime().resolve("quick" if quick else "full"), **(over or {})}
     rng = np.random.default_rng(0)
     D = mvdata.sample(data_config(p), p["N"], rng)
     batch = losses.Batch(D.X)
@@ -1211,13 +1206,6 @@ def _bench_tier(quick: bool) -> list:
         return floor, _sparse_floor(batch, rows, rng, reps)
 
     floor_M, floor_2M = floors(M), floors(2 * M)
-    try:
-        import torch
-        torch.set_num_threads(1)
-    except ImportError:
-        torch = None
-        print("bench mrp: torch is not installed, the PyTorch-CPU reference is skipped "
-              "(pip install 'theorycheck[bench]')", file=sys.stderr)
     cases = {
         "sl_step": (lambda: losses.azl_loss_grad(batch, D.y, W, k, VARRHO, p["q"]),
                     lambda: losses.azl_loss_grad(dense, D.y, W, k, VARRHO, p["q"]),
@@ -1231,18 +1219,44 @@ def _bench_tier(quick: bool) -> list:
                        lambda: reference.pixel_grad(D.X, W, U, p["theta"], VARRHO, p["q_mrp"])),
     }
     case_floors = {"sl_step": floor_M, "mrp_step": floor_M, "pixel_step": floor_2M}
-    torch_steps = (_torch_steps(torch, dense.X2, D.y, W, k, P, p["q"], b, p["theta"], teacher_H.T, U)
-                   if torch is not None else (None, None, None))
+    W_sl, W_mrp, W_pix, U_pix = W.copy(), W.copy(), W.copy(), U.copy()
+    steps = {  # ours with the update, each on its own copy of the weights (the torch steps keep theirs)
+        "sl_step": lambda: _descend([W_sl], [losses.azl_loss_grad(batch, D.y, W_sl, k, VARRHO, p["q"])[1]],
+                                    [p["eta"]]),
+        "mrp_step": lambda: _descend([W_mrp], [losses.mrp_pooled_loss_grad(batch, W_mrp, b, p["theta"], VARRHO,
+                                                                           p["q_mrp"], teacher_H)[1]],
+                                     [p["eta_pre"]]),
+        "pixel_step": lambda: _descend([W_pix, U_pix], pixel.pixel_loss_grad(pix_fast, W_pix, U_pix, p["theta"],
+                                                                             VARRHO, p["q_mrp"])[1:3],
+                                       [p["eta_pix"]] * 2),
+    }
+    torch = torch_reference.load_torch()
+    if torch is None:
+        torch_times = {name: _torch_skipped() for name in cases}
+        torch_info = {"torch_threads_default": None, "torch_version": None}
+    else:
+        torch_times = _torch_reference(torch, {
+            "sl_step": torch_reference.sl_step(torch, dense.X2, D.y, W, k, P, VARRHO, p["q"], p["eta"]),
+            "mrp_step": torch_reference.mrp_step(torch, dense.X2, n, P, W, b, p["theta"], VARRHO, p["q_mrp"],
+                                                 teacher_H, p["eta_pre"]),
+            "pixel_step": torch_reference.pixel_step(torch, D.X, W, U, p["theta"], VARRHO, p["q_mrp"],
+                                                     p["eta_pix"])}, reps)
+        torch_info = {"torch_threads_default": torch_reference.default_threads(torch),
+                      "torch_version": torch.__version__}
     rows = []
-    for (name, (fast, fused_dense, ref)), tstep in zip(cases.items(), torch_steps):
+    for name, (fast, fused_dense, ref) in cases.items():
         floor, sparse_floor = case_floors[name]
         t_fast, t_dense, t_ref = _timeit(fast, reps), _timeit(fused_dense, reps), _timeit(ref, reps)
-        t_torch = _timeit(tstep, reps) if tstep is not None else None
+        t_step = _timeit(steps[name], reps)
+        tt = torch_times[name]
         rows.append({"case": name, "seconds": t_fast, "dense_fused_seconds": t_dense, "numpy_seconds": t_ref,
-                     "floor_seconds": floor, "sparse_floor_seconds": sparse_floor,
+                     "floor_seconds": floor, "sparse_floor_seconds": sparse_floor, "step_seconds": t_step, **tt,
                      "ratio_vs_numpy": t_ref / t_fast, "ratio_vs_floor": t_fast / floor,
                      "ratio_vs_sparse_floor": t_fast / sparse_floor, "ratio_dense_fused_vs_floor": t_dense / floor,
-                     "ratio_vs_torch": None if t_torch is None else t_torch / t_fast,
+                     "ratio_vs_torch": None if tt["torch_seconds"] is None else tt["torch_seconds"] / t_step,
+                     "ratio_vs_torch_default_threads": (None if tt["torch_default_threads_seconds"] is None
+                                                        else tt["torch_default_threads_seconds"] / t_step),
+                     **torch_info,
                      "shape": f"n={n} P={P} d={d} M={M}, dense rows {batch.dense_idx.size if batch.structured else n * P}"
                               f" of {n * P}"})
     return rows
