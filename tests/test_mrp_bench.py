@@ -42,6 +42,15 @@ def test_bench_table_prints_missing_ratios_and_exponents(monkeypatch, capsys):
 
 
 # ------------------------------------------------------------------ PyTorch-CPU reference
+def _torch_or_skip():
+    from simulations.multiview import torch_reference
+
+    torch = torch_reference.load_torch()
+    if torch is None:
+        pytest.skip("torch is not installed or does not load (the optional 'bench' extra, a CPU build)")
+    return torch
+
+
 def _small_problem():
     """A small multi-view training set (structured layout) and weights whose pre-activations fall in every
     piece of the smoothed ReLU (below 0, in (0, varrho), above varrho)."""
@@ -69,10 +78,9 @@ def _assert_same_weights(ours, theirs, start):
 def test_torch_sl_and_mrp_steps_agree_with_our_training_loops():
     """Five GD steps of the PyTorch autograd reference land on the weights of our fused SL loop
     (``train_sl``) and MRP loop (``pretrain_mrp``, fixed teacher, b = 1) to 1e-10."""
-    pytest.importorskip("torch", reason="torch is not installed (the optional 'bench' extra)")
     from simulations.multiview import losses, torch_reference, train
 
-    torch = torch_reference.load_torch()
+    torch = _torch_or_skip()
     p, D, W0, rng = _small_problem()
     k, P, steps = p["k"], p["P"], 5
     X2 = D.X.reshape(-1, p["d"])
@@ -98,10 +106,9 @@ def test_torch_sl_and_mrp_steps_agree_with_our_training_loops():
 
 def test_torch_pixel_step_agrees_with_our_pixel_loop():
     """Five joint encoder-decoder steps of the pixel target: torch autograd against ``pretrain_pixels``."""
-    pytest.importorskip("torch", reason="torch is not installed (the optional 'bench' extra)")
     from simulations.multiview import pixel, torch_reference
 
-    torch = torch_reference.load_torch()
+    torch = _torch_or_skip()
     p, D, W0, rng = _small_problem()
     U0 = 0.05 * rng.standard_normal((p["d"], W0.shape[0]))
     cfg = pixel.PixelConfig(q=p["q_mrp"], varrho=mrp.VARRHO, theta=p["theta"], eta=p["eta_pix"], T=5)
@@ -115,10 +122,14 @@ def test_torch_pixel_step_agrees_with_our_pixel_loop():
 SMALL_SHAPE = {"k": 4, "P": 10, "d": 32, "N": 40, "mu": 0.1}
 
 
-def test_bench_without_torch_prints_the_skip_line_and_null_ratios(monkeypatch, capsys):
-    from simulations.multiview import torch_reference
+def test_bench_without_torch_prints_the_skip_line_and_null_ratios(monkeypatch, capsys, tmp_path):
+    """Without torch (a ``torch`` package whose import fails, first on the path) the reference is skipped."""
+    import sys
 
-    monkeypatch.setattr(torch_reference, "load_torch", lambda: None)
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text("raise ImportError(\"No module named 'torch'\")\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
     rows = mrp._bench_tier(True, over=SMALL_SHAPE)
     err = capsys.readouterr().err
     assert "torch is not installed, the PyTorch-CPU reference is skipped" in err and "theorycheck[bench]" in err
@@ -131,8 +142,9 @@ def test_bench_without_torch_prints_the_skip_line_and_null_ratios(monkeypatch, c
 
 def test_bench_with_torch_times_it_on_one_and_default_threads():
     """The torch rows carry both ratios as time ratios, and torch's thread count is restored afterwards."""
-    torch = pytest.importorskip("torch", reason="torch is not installed (the optional 'bench' extra)")
     from simulations.multiview import torch_reference
+
+    torch = _torch_or_skip()
 
     before = torch.get_num_threads()
     rows = mrp._bench_tier(True, over=SMALL_SHAPE)

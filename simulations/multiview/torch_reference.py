@@ -24,10 +24,11 @@ _FIRST_THREADS: dict = {}
 
 
 def load_torch():
-    """The ``torch`` module, or ``None`` when it is not installed."""
+    """The ``torch`` module, or ``None`` when it is not installed or cannot load (a CUDA build on a machine
+    without the CUDA libraries fails at import)."""
     try:
         import torch
-    except ImportError:
+    except (ImportError, OSError):
         return None
     _FIRST_THREADS.setdefault("intra_op", torch.get_num_threads())
     return torch
