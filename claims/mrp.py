@@ -267,9 +267,22 @@ def sl_regime(extra=(), single_view_training=True, **over) -> Regime:
     return Regime(_with(DATA_PARAMS + SL_PARAMS + list(extra), over), cons)
 
 
-def mrp_regime(**over) -> Regime:
+def mrp_regime(extra_constraints=(), **over) -> Regime:
     over = {**over, "k": {**MRP_K_SEARCH["k"], **over.get("k", {})}}
-    return Regime(_with(DATA_PARAMS + MRP_PARAMS, over), _BASE_CONSTRAINTS + _MRP_CONSTRAINTS + [SINGLE_VIEW_SAMPLES])
+    return Regime(_with(DATA_PARAMS + MRP_PARAMS, over),
+                  _BASE_CONSTRAINTS + _MRP_CONSTRAINTS + [SINGLE_VIEW_SAMPLES] + list(extra_constraints))
+
+
+GAIN_MIN_N = 250
+# added after the property test drew N = 160 (d = 71, P = 18, theta = 0.15): gain 0.23 [0.14, 0.33], inconclusive
+# against C8's 0.3, where the quick tier's N = 300 gives 0.14-0.15 at five roots
+LABELLED_SET = Constraint(
+    "labelled_set_size", lambda p: p["N"] >= GAIN_MIN_N,
+    f"N >= {GAIN_MIN_N} training samples: the gain over the same architecture from random init grows as the "
+    "labelled set shrinks (the control has fewer samples to learn the second view from): 0.14-0.15 at N = 300 "
+    "(quick tier, five roots) but 0.23 [0.14, 0.33] at N = 160 (d = 71, P = 18, 16 seeds), not told apart from "
+    "C8's 0.3; the refutation is stated for N >= 250, and where the gain reaches 0.3 at smaller N is open",
+    ("N",))
 
 
 def gain_regime() -> Regime:
@@ -914,14 +927,17 @@ GAIN_VS_CONTROL = _mrp_claim(
             "learns both views of most classes: a linear head has no per-class winner-take-all, so the gain "
             "is ~0.1 (quick) / 0.055 (full), not >= 0.3. Pixel target (no teacher, small init): the same, "
             "gain 0.136 [0.035, 0.237] at a fresh root (fine-tuned 1.0 against the control's ~0.86): "
-            "pretraining gains something over the same architecture, and less than C8's 0.3",
+            "pretraining gains something over the same architecture, and less than C8's 0.3. The gain grows as "
+            "the labelled set shrinks: at N = 160 it was 0.23 [0.14, 0.33] (16 seeds), not told apart from 0.3, "
+            "so the refutation is stated for N >= 250 (constraint labelled_set_size)",
     expected_by_tier={"full": "refuted"},
     finding_by_tier={"full": "feature target: gain 0.055 at k = 20 (recorded full tier). Pixel target: "
                              "expected refuted for the same reason (the control's linear head learns both "
                              "views); the full tier (k = 20, T_pix = 300) has not been run for it"},
     positive_control=lambda p: 0.0, positive_tolerance=0.0, positive_comparison="above",
     positive_label="corrected: MRP-FT at least matches the same-architecture control (gain >= 0): without a "
-                   "per-class softmax competition nothing stops the control from learning both views")
+                   "per-class softmax competition nothing stops the control from learning both views",
+    regime=mrp_regime(extra_constraints=[LABELLED_SET], N={"search": (GAIN_MIN_N, 300)}))
 
 
 def _ft_multi(p, rng):
