@@ -5,18 +5,9 @@ import pytest
 
 from derivations import mrp_pixel
 from simulations.multiview import data, pixel
+from helpers_gradients import central_difference as _fd
 
 K, M, Q, VARRHO = 3, 6, 3, 0.1
-
-
-def _fd(f, W, eps=1e-6):
-    g = np.zeros_like(W)
-    for idx in np.ndindex(W.shape):
-        Wp, Wm = W.copy(), W.copy()
-        Wp[idx] += eps
-        Wm[idx] -= eps
-        g[idx] = (f(Wp) - f(Wm)) / (2 * eps)
-    return g
 
 
 def _sample(structured: bool, seed: int = 0):

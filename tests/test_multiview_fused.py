@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from simulations.multiview import data, kernels, losses, reference
+from helpers_gradients import central_difference as _fd
 
 VARRHO = 0.1
 
@@ -48,16 +49,6 @@ def _unfused_mrp(B, W, b, theta, q, T):
     c2 = b ** 2 * theta * (1 - theta) / n
     G = kernels.backprop(ZT, B.P, C1, c2, np.zeros(W.shape[0]), losses._NO_T, VARRHO, q)
     return H, Qs, B.backward(G)
-
-
-def _fd(f, W, eps=1e-6):
-    g = np.zeros_like(W)
-    for idx in np.ndindex(W.shape):
-        Wp, Wm = W.copy(), W.copy()
-        Wp[idx] += eps
-        Wm[idx] -= eps
-        g[idx] = (f(Wp) - f(Wm)) / (2 * eps)
-    return g
 
 
 @settings(max_examples=12)

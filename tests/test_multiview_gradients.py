@@ -4,18 +4,9 @@ import numpy as np
 import pytest
 
 from simulations.multiview import data, kernels, losses
+from helpers_gradients import central_difference as _fd
 
 K, M_PER, Q, VARRHO = 3, 2, 3, 0.1
-
-
-def _fd(f, W, eps=1e-6):
-    g = np.zeros_like(W)
-    for idx in np.ndindex(W.shape):
-        Wp, Wm = W.copy(), W.copy()
-        Wp[idx] += eps
-        Wm[idx] -= eps
-        g[idx] = (f(Wp) - f(Wm)) / (2 * eps)
-    return g
 
 
 @pytest.fixture(scope="module")
