@@ -124,43 +124,32 @@ def azl_loss_grad(batch: Batch, y, W, k, varrho, q):
 
     ``-grad_{w_{i,r}} L = E[(1_{i=y} - logit_i) sum_p relu~'(<w_{i,r}, x_p>) x_p]``.
     """
-    q = int(q)
+    H, back = _pooled_with_backward(batch, W, varrho, int(q))
+    F = azl_logits(H, k)
+    loss, correct, dF = softmax_ce(F, y)
+    return loss, back(np.repeat(dF.T, W.shape[0] // k, axis=0)), F, correct
+
+
+def _pooled_with_backward(batch: Batch, W, varrho, q):
+    """``H = pool relu~(<W, x_p>)`` (M, n) and ``back(C1)``, the gradient in W of ``sum_{r,a} C1[r, a] H[r, a]``
+    (the fused split kernels on structured data, the dense kernels otherwise)."""
     if batch.structured:
         Zd = batch.forward_dense(W)
         H, Doh = kernels.split_pool_keep_grad(Zd, *batch.split, W, batch.n, batch.P, varrho, q)
-    else:
-        ZT = preact(batch, W)
-        H = kernels.pool_keep_grad(ZT, batch.P, varrho, q)
-    F = azl_logits(H, k)
-    loss, correct, dF = softmax_ce(F, y)
-    C1 = np.repeat(dF.T, W.shape[0] // k, axis=0)
-    if batch.structured:
-        gW = kernels.split_scale_grad(Zd, Doh, *batch.split, C1, batch.d)
-        return loss, batch.backward_dense(Zd, gW), F, correct
-    G = kernels.scale_grad(ZT, batch.P, C1)
-    return loss, batch.backward(G), F, correct
+        return H, lambda C1: batch.backward_dense(Zd, kernels.split_scale_grad(Zd, Doh, *batch.split, C1, batch.d))
+    ZT = preact(batch, W)
+    H = kernels.pool_keep_grad(ZT, batch.P, varrho, q)
+    return H, lambda C1: batch.backward(kernels.scale_grad(ZT, batch.P, C1))
 
 
 # --------------------------------------------------------------------------- linear head (docs/papers/mrp.md §2.4 a)
 def head_loss_grad(batch: Batch, y, W, U, varrho, q, train_encoder=True):
     """``F = H^T U^T`` with cross-entropy; returns (loss, grad W or None, grad U, F, number correct)."""
-    q = int(q)
-    if batch.structured:
-        Zd = batch.forward_dense(W)
-        H, Doh = kernels.split_pool_keep_grad(Zd, *batch.split, W, batch.n, batch.P, varrho, q)
-    else:
-        ZT = preact(batch, W)
-        H = kernels.pool_keep_grad(ZT, batch.P, varrho, q)
+    H, back = _pooled_with_backward(batch, W, varrho, int(q))
     F = H.T @ U.T
     loss, correct, dF = softmax_ce(F, y)
     gU = dF.T @ H.T
-    gW = None
-    if train_encoder:
-        C1 = np.ascontiguousarray((dF @ U).T)
-        if batch.structured:
-            gW = batch.backward_dense(Zd, kernels.split_scale_grad(Zd, Doh, *batch.split, C1, batch.d))
-        else:
-            gW = batch.backward(kernels.scale_grad(ZT, batch.P, C1))
+    gW = back(np.ascontiguousarray((dF @ U).T)) if train_encoder else None
     return loss, gW, gU, F, correct
 
 
