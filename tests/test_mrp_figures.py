@@ -1,6 +1,6 @@
 """The MRP family's own figures (claims/mrp_figures.py) draw for both targets and show the runs they name.
 
-Every figure is drawn at a tiny size inside the regimes (k = 6, P = 10, d = 32, N = 60, mu = 0.1, 40-50
+Every figure is drawn at a tiny size inside the regimes (k = 6, P = 10, d = 32, N = 60, mu = 0.1, 40-150
 steps), a few seconds each; the runs are cached in-process, so the figures of one target share them.
 """
 import numpy as np
@@ -11,7 +11,7 @@ from claims import mrp_figures as F
 from theorycheck import registry, replicate_rngs
 from theorycheck.cli import main
 
-TINY = {"P": 10, "d": 32, "N": 60, "mu": 0.1, "n_test": 60, "T_pre": 50, "T_pix": 40, "T_ft": 50}
+TINY = {"P": 10, "d": 32, "N": 60, "mu": 0.1, "n_test": 60, "T_pre": 50, "T_pix": 40, "T_ft": 150}
 RNGS = replicate_rngs("mrp.coverage", 3, 2)
 
 
