@@ -8,13 +8,14 @@ from its generator, runs in a worker process, JSON extras).  The heavy checks (n
 runnable regime strategy, plot, derivation self-checks, whose SymPy identities ``test_tensor_power.py`` and
 ``test_mrp.py`` also assert) carry the marker ``slow``; ``test_full_tier`` (marker ``full``) asserts the
 verdicts at the full tier.  ``pytest -k CLAIM`` runs the battery of one claim; ``-m "slow or not slow"``
-adds the heavy checks.
+adds the heavy checks.  The quick-tier rows the light checks share run on two worker processes (the
+checks that rerun a replicate rerun it in this process and in a fresh one, so the pool is checked too).
 """
 import pytest
 
 from theorycheck.testing import HEAVY_CHECKS, LIGHT_CHECKS, assert_row_as_expected, battery, claims, quick_row
 
-test_battery = battery(checks=LIGHT_CHECKS)
+test_battery = battery(checks=LIGHT_CHECKS, workers=2)
 test_battery_heavy = pytest.mark.slow(battery(checks=HEAVY_CHECKS))
 
 
@@ -22,3 +23,9 @@ test_battery_heavy = pytest.mark.slow(battery(checks=HEAVY_CHECKS))
 @pytest.mark.parametrize("claim", claims(), ids=lambda c: c.id)
 def test_full_tier(claim, full_backend):
     assert_row_as_expected(claim, quick_row(claim, tier="full", backend=full_backend), "full")
+
+
+def test_battery_refuses_a_bad_worker_count():
+    for bad in (0, -1, 1.5, "2"):
+        with pytest.raises(ValueError, match="workers must be a positive integer"):
+            battery(workers=bad)

@@ -24,42 +24,42 @@ LEARNING_ORDER = registry.get("vit.mae.learning_order")
 
 @property_settings()
 @given(drawn_settings(RATE_TARGET))
-def test_first_step_target_rate(drawn):
+def test_first_step_target_rate(pool2, drawn):
     """At Q = 0 the target FP correlation of a masked local query grows at the derived exact rate."""
-    _holds(RATE_TARGET, drawn)
+    _holds(RATE_TARGET, drawn, pool2)
 
 
 @property_settings()
 @given(drawn_settings(RATE_GLOBAL))
-def test_first_step_global_rate(drawn):
+def test_first_step_global_rate(pool2, drawn):
     """At Q = 0 the global FP correlation of a masked local query falls at the derived exact rate."""
-    _holds(RATE_GLOBAL, drawn)
+    _holds(RATE_GLOBAL, drawn, pool2)
 
 
 @property_settings()
 @given(drawn_settings(OWN_AREA))
-def test_own_area_attention_reaches_one_minus_eps(drawn):
+def test_own_area_attention_reaches_one_minus_eps(pool2, drawn):
     """After a step budget past the derived T*, every masked local query attends >= 1 - eps to its area."""
-    _holds(OWN_AREA, drawn)
+    _holds(OWN_AREA, drawn, pool2)
 
 
 @property_settings()
 @given(drawn_settings(ETA_INVARIANCE))
-def test_eta_tstar_is_invariant_in_eta(drawn):
+def test_eta_tstar_is_invariant_in_eta(pool2, drawn):
     """The fitted log-log slope of T* against eta is -1 (eta T* invariant)."""
-    _holds(ETA_INVARIANCE, drawn)
+    _holds(ETA_INVARIANCE, drawn, pool2)
 
 
 @pytest.mark.slow
 @property_settings()
 @given(drawn_settings(PHASE_SWITCH))
-def test_phase_switch_at_derived_boundary(drawn):
+def test_phase_switch_at_derived_boundary(pool2, drawn):
     """Sweeping C_global, the first-step increments switch from target-led to global-led at the derived C_global."""
-    _holds(PHASE_SWITCH, drawn)
+    _holds(PHASE_SWITCH, drawn, pool2)
 
 
 @property_settings()
 @given(drawn_settings(LEARNING_ORDER))
-def test_global_queries_converge_before_local(drawn):
+def test_global_queries_converge_before_local(pool2, drawn):
     """Queries in the global area reach own-area attention 1 - eps before queries in local areas."""
-    _holds(LEARNING_ORDER, drawn)
+    _holds(LEARNING_ORDER, drawn, pool2)

@@ -51,16 +51,20 @@ _ROWS: dict[tuple, dict] = {}
 _SELF_CHECKS: dict[str, list[str]] = {}          # module -> its self-check names
 _SELF_CHECK_RESULTS: dict[str, str | None] = {}  # self-check -> None when it passed, else its residuals
 _WORKER = None
+_ROW_POOLS: dict[int, Any] = {}   # workers -> the pool that computes the quick rows of a battery built with them
+_row_workers: int | None = None
 
 
 # ------------------------------------------------------------------------------------------ shared runs
 def quick_row(claim: Claim, tier: str = "quick", backend=None) -> dict:
     """The result row of ``claim`` at ``tier`` (its defaults and seeds, the default root), computed once per
-    process (on ``backend``, default in-process)."""
+    process (on ``backend``; by default on the pool of the running battery's ``workers``, else in-process)."""
     from .runner import DEFAULT_ROOT, verify_claim
 
     key = (claim.id, tier)
     if key not in _ROWS:
+        if backend is None and _row_workers:
+            backend = _row_pool(_row_workers)
         params = claim.regime.resolve(tier)
         _ROWS[key] = verify_claim(claim, params, int(claim.seeds[tier]), DEFAULT_ROOT, backend=backend,
                                   progress=False, tier=tier)
@@ -83,6 +87,18 @@ def _worker():
         _WORKER = LocalProcesses(1)
         atexit.register(_WORKER.close)
     return _WORKER
+
+
+def _row_pool(workers: int):
+    """The pool of ``workers`` single-threaded processes that computes a battery's quick rows."""
+    if workers not in _ROW_POOLS:
+        import atexit
+
+        from .backends import LocalProcesses
+
+        _ROW_POOLS[workers] = LocalProcesses(workers)
+        atexit.register(_ROW_POOLS[workers].close)
+    return _ROW_POOLS[workers]
 
 
 def _canonical(extras) -> str:
@@ -392,18 +408,27 @@ def run_check(claim: Claim, check: str, **options: Any) -> None:
     fn(claim, **{k: v for k, v in options.items() if k in accepted})
 
 
-def battery(prefix: str | None = None, checks=None, measure_drawn: bool = False):
+def battery(prefix: str | None = None, checks=None, measure_drawn: bool = False, workers: int | None = None):
     """A pytest test function parametrised over the battery's (claim, check) pairs.
 
     Assign it to a ``test_*`` name in a test module: ``test_conformance = battery("mypaper")``.  The case
-    ids are ``CLAIM-CHECK``.
+    ids are ``CLAIM-CHECK``.  With ``workers``, each claim's quick-tier run (the shared row) spreads its
+    replicates over that many worker processes; the checks that rerun a replicate still rerun it here and
+    in a fresh process, so the row is also checked against an in-process run.
     """
     import pytest
 
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
     pairs = cases(prefix, checks)
 
     @pytest.mark.parametrize("claim, check", pairs, ids=[f"{c.id}-{n}" for c, n in pairs])
     def test_battery(claim, check):
-        run_check(claim, check, measure_drawn=measure_drawn)
+        global _row_workers
+        _row_workers, before = workers, _row_workers
+        try:
+            run_check(claim, check, measure_drawn=measure_drawn)
+        finally:
+            _row_workers = before
 
     return test_battery

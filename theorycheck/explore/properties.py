@@ -129,13 +129,14 @@ def check(claim: Claim, params: Mapping[str, Any], root: int, tier: str = "quick
     return row
 
 
-def holds(claim: Claim, drawn: tuple[Mapping[str, Any], int]) -> dict:
+def holds(claim: Claim, drawn: tuple[Mapping[str, Any], int], backend=None) -> dict:
     """The body of a property test: ``drawn`` is ``(params, root)`` from :func:`drawn_settings`; notes the
-    reproducing command for Hypothesis' report, checks the claim there at its quick-tier seeds and returns the row."""
+    reproducing command for Hypothesis' report, checks the claim there at its quick-tier seeds (replicates
+    on ``backend``, default in-process; the numbers do not depend on it) and returns the row."""
     from hypothesis import note
 
     params, root = drawn
     note(verify_command(claim, params, root))
-    row = check(claim, params, root)
+    row = check(claim, params, root, backend=backend)
     assert row["seeds"] == claim.seeds["quick"]
     return row
