@@ -141,3 +141,17 @@ def test_fitted_by_noise_separates_memorised_from_feature_fits():
     assert np.array_equal(experiments.fitted_by_noise(D, predict), [False, True, False])
     W[1, 6] = 0.0  # forget the noise: nothing is fitted by noise any more
     assert not experiments.fitted_by_noise(D, predict).any()
+
+
+def test_need_fitted_counts_the_unfittable_samples_fitted_when_training_stops():
+    """``n_memorised <= n_need_fitted <= n_need_memory``; equal counts once every training sample is fitted, and
+    fewer fitted when the budget T stops training first (the same data and initialisation)."""
+    cfg = data.DataConfig(k=3, P=12, d=48, mu=0.4, sigma_p=0.0, sigma_n=0.08)
+    runs = [experiments.sl_experiment(cfg, train.NetConfig(m=3, q=4, sigma0=0.01, eta=8.0, T=T), 60, 60,
+                                      np.random.SeedSequence(3), stop_at="fit") for T in (40, 3000)]
+    for o in runs:
+        assert 0 <= o["n_memorised"] <= o["n_need_fitted"] <= o["n_need_memory"]
+    early, late = runs
+    assert not early["fitted"] and early["train_acc"] < 1 and early["n_need_fitted"] < early["n_need_memory"]
+    assert late["fitted"] and late["train_acc"] == 1 and late["n_need_memory"] > 0
+    assert late["n_need_fitted"] == late["n_need_memory"]

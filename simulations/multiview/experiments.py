@@ -82,8 +82,9 @@ def sl_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test
         ``<w_{y,r}, xi_p>`` over the single-view training samples), ``memorised`` (fraction of the
         single-view training samples of one-view classes whose strong view is the unlearned one — those the
         learned features cannot fit — that are fitted by noise, :func:`fitted_by_noise`; NaN when there is
-        none), ``n_need_memory`` (their number) and ``memorised_single`` (the fraction over every
-        single-view training sample).
+        none), ``n_need_memory`` (their number), ``n_need_fitted`` (how many of them are classified
+        correctly when training stops), ``n_memorised`` (how many are fitted by noise, a subset of those)
+        and ``memorised_single`` (the fraction fitted by noise over every single-view training sample).
     """
     rng_data, rng_init, _, _ = _streams(ss)
     k, m = cfg.k, net.m
@@ -119,6 +120,7 @@ def sl_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test
         exps.append(power_law_exponent(block[:, int(block[-1].argmax())], CAPTURE / 2))
     exps = np.array(exps)
     by_noise = fitted_by_noise(D, lambda X: mvtrain.azl_predict(X, run.W, k, net))
+    fitted_train = mvtrain.azl_predict(D.X, run.W, k, net).argmax(axis=1) == D.y
     need = D.single & one[D.y] & (D.strong != learned_view[D.y])
     return {"sv": float(ok_s.mean()), "mv": mv, "one_view": float(one.mean()),
             "f2": float((n_learned == 2).mean()), "f0": float((n_learned == 0).mean()),
@@ -131,6 +133,7 @@ def sl_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test
             "corr0": corr[0], "noise_single": mvtrain.max_noise_corr(D, run.W, k, m),
             "memorised": float(by_noise[need].mean()) if need.any() else float("nan"),
             "n_need_memory": int(need.sum()), "n_memorised": int(by_noise[need].sum()),
+            "n_need_fitted": int(fitted_train[need].sum()),
             "n_sv_test": int(Ds.n),
             "n_sv_accounted": int(np.sum(ok_s == learned[Ds.y, Ds.strong])), "n_sv_correct": int(ok_s.sum()),
             "n_sv_one_view": int(cls_one.sum()),
