@@ -118,3 +118,22 @@ def test_every_claim_strategy_draws_inside_its_regime(claim_id):
         assert claim.regime.validate(params) == params
 
     inside()
+
+
+def test_a_bool_search_draws_only_its_values():
+    from hypothesis import given, settings
+
+    from theorycheck.regime import Param
+
+    drawn = set()
+    both = Param("flag", True, True, kind="bool")
+    fixed = Param("flag", True, True, kind="bool", search=(True,))
+
+    @settings(max_examples=40, database=None, derandomize=True)
+    @given(both.strategy(), fixed.strategy())
+    def draw(a, b):
+        drawn.add(("both", a))
+        drawn.add(("fixed", b))
+
+    draw()
+    assert drawn == {("both", True), ("both", False), ("fixed", True)}

@@ -45,7 +45,7 @@ class Param:
         Allowed list lengths (inclusive) for list kinds.
     search : tuple, optional
         Range ``(lo, hi)`` the Hypothesis strategy draws from; defaults to ``(low, high)``.  For a
-        ``choice`` the subset of ``choices`` it draws from.  Use it to keep property tests and
+        ``choice`` the subset of ``choices`` it draws from, for a ``bool`` the values it draws.  Use it to keep property tests and
         falsification searches inside sizes (and model variants) the machine can run while the regime
         itself stays as wide as the theory.
     log : bool
@@ -164,7 +164,7 @@ class Param:
         if self.kind == "choice":
             return st.sampled_from(list(self.search or self.choices))
         if self.kind == "bool":
-            return st.booleans()
+            return st.sampled_from([bool(v) for v in self.search]) if self.search else st.booleans()
         lo, hi = self.search if self.search else (self.low, self.high)
         if lo is None or hi is None:
             raise ValueError(f"Param {self.name}: give `search=(lo, hi)` to draw it")
