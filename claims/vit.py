@@ -1200,6 +1200,12 @@ def _local_slope_measure(p, rng):
 
 # Not registered: its quick tier (P <= 32, about 15 s of CPU) cannot be decisive under every root (see the quick
 # finding), which the shared battery requires; run it with theorycheck.runner.verify_claim at the full tier.
+# Larger quick ladders are not decisive either (6 seeds; roots 20260101, 7, 31337, 2718281; c/P extrapolation;
+# a slope-0.4 control, the exponent measured at P <= 64, refuted wherever the claim was verified):
+#   P = 48, 64, 96:  0.97 [0.84, 1.15] verified; 0.78 [0.62, 0.95], 0.74 [0.63, 0.83], 0.80 [0.62, 0.94] inconclusive
+#   P = 64, 96, 128: 1.02 [0.81, 1.21], 0.96 [0.81, 1.13] verified; 0.83 [0.64, 1.05], 0.92 [0.68, 1.16] inconclusive
+# The extrapolated slope rises with the window (the c/P model misses part of the approach), and deciding it under
+# every root would take about 16 seeds up to P = 128 (about 5 CPU minutes), more than the quick tier affords.
 TSTAR_SLOPE_LIMIT = Claim(
     id="vit.mae.tstar_slope_limit",
     source=f"{SOURCE}; docs/papers/vit.md §4 T-MAE-4 sharpening T* proportional to P/C_local (ours) as a limit in P "
