@@ -155,3 +155,12 @@ def test_need_fitted_counts_the_unfittable_samples_fitted_when_training_stops():
     assert not early["fitted"] and early["train_acc"] < 1 and early["n_need_fitted"] < early["n_need_memory"]
     assert late["fitted"] and late["train_acc"] == 1 and late["n_need_memory"] > 0
     assert late["n_need_fitted"] == late["n_need_memory"]
+
+
+def test_the_sl_run_cache_holds_every_run_of_a_calibrated_claim():
+    """The SL claims share runs through one cache; it must hold a calibrated claim's measured and calibration
+    runs together, or the claims evict each other's runs in order and recompute every one."""
+    from claims import mrp
+
+    need = max(mrp.COVERAGE_CLAIM_SEEDS.values()) + max(mrp.SL_CALIBRATION_SEEDS.values())
+    assert mrp._sl_cached.cache_info().maxsize >= need
