@@ -302,8 +302,9 @@ GAIN_MIN_SIGMA_N = 0.04
 # [0.226, 0.343], inconclusive against C8's 0.3; one parameter at a time (16 seeds) only the noise moved it
 GAIN_NOISE = Constraint(
     "gain_noise_level", lambda p: p["sigma_n"] >= GAIN_MIN_SIGMA_N,
-    f"sigma_n >= {GAIN_MIN_SIGMA_N}, the noise of every claim's tiers: the gain over the same architecture grows "
-    "as the noise patches vanish (with less noise the control's single-view accuracy falls further behind). "
+    f"sigma_n >= {GAIN_MIN_SIGMA_N}, the noise of this claim's quick and full tiers: the gain over the same "
+    "architecture grows as the noise patches vanish, mostly through the control (8 seeds at the setting below: "
+    "control single-view accuracy 0.61 without noise and 0.68 at 0.04, fine-tuned 0.945 and 0.928). "
     "At the drawn setting (k = 8, d = 68, N = 299, 16 seeds) the gain was 0.284 [0.226, 0.343] at sigma_n ~ 0, "
     "0.218 [0.158, 0.278] at 0.028 and 0.198 [0.142, 0.254] at 0.04, and unchanged by d = 128, P = 25 or k = 6 "
     "alone; at d = 128, N = 250 it was 0.252 [0.189, 0.314] at sigma_n = 0.03 and 0.236 [0.173, 0.298] at 0.04. "
