@@ -272,10 +272,28 @@ SINGLE_VIEW_SAMPLES = Constraint(
     "mu = 0 is the ablation claim's own regime", ("mu", "N", "k"))
 
 
-def sl_regime(extra=(), single_view_training=True, **over) -> Regime:
+SL_MAX_SIGMA_N = 0.05
+# added after the property test drew sigma_n = 0.070 (d = 68, N = 156, m = 4, q = 5): single-view accounting
+# 0.923 [0.874, 0.972] against 1 +- 0.1
+SL_NOISE = Constraint(
+    "sl_noise_level", lambda p: p["sigma_n"] <= SL_MAX_SIGMA_N,
+    f"sigma_n <= {SL_MAX_SIGMA_N} (the tiers run 0.04): with stronger noise patches SL's single-view test "
+    "predictions no longer follow its learned views alone. At the drawn setting (d = 68, N = 156, 16 seeds) "
+    "single-view accounting was 0.923 [0.874, 0.972] at sigma_n = 0.07, 0.972 [0.950, 0.995] at 0.05 and 0.04, "
+    "0.978 [0.958, 0.998] without noise, and 0.947 [0.910, 0.985] at 0.07 with d = 128; at 0.05 with d = 48 it "
+    "was 0.987 [0.979, 0.994]. The memorisation claims (C13) need stronger noise and have their own regime",
+    ("sigma_n",))
+
+
+def sl_regime(extra=(), single_view_training=True, noise_memorised=False, **over) -> Regime:
+    """The SL claims' regime; ``noise_memorised`` for the memorisation claims, whose noise is above
+    ``SL_MAX_SIGMA_N`` by design."""
     over = {**over, "k": {**SL_K_SEARCH["k"], **over.get("k", {})},
             "project_noise": {"search": (True,), **over.get("project_noise", {})}}  # constraint noise_off_features
-    cons = _BASE_CONSTRAINTS + _SL_CONSTRAINTS + ([SINGLE_VIEW_SAMPLES] if single_view_training else [])
+    if not noise_memorised:
+        over["sigma_n"] = {"search": (0.0, SL_MAX_SIGMA_N), **over.get("sigma_n", {})}
+    cons = (_BASE_CONSTRAINTS + _SL_CONSTRAINTS + ([SINGLE_VIEW_SAMPLES] if single_view_training else [])
+            + ([] if noise_memorised else [SL_NOISE]))
     return Regime(_with(DATA_PARAMS + SL_PARAMS + list(extra), over), cons)
 
 
@@ -822,7 +840,8 @@ _sl_claim(
     "these samples by the features",
     interval="wilson_cluster", alternative=lambda p: 0.0,
     alternative_label="fitted by features, as after MRP-FT (0)",
-    regime=sl_regime(stop_at={"quick": "fit", "full": "fit", "search": ("fit",)}, **MEMORY_DATA),
+    regime=sl_regime(stop_at={"quick": "fit", "full": "fit", "search": ("fit",)}, noise_memorised=True,
+                     **MEMORY_DATA),
     event_label="SL has fitted, when it stops, a single-view training sample that its learned features cannot "
                 "fit (one-view class, strong view the unlearned one): the samples the statement is about",
     reported_extras=("need_fitted",),

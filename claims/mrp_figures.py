@@ -42,7 +42,9 @@ def mrp_params(p, **over) -> dict:
 
 def sl_params(p, **over) -> dict:
     C = _mrp()
-    return C.sl_regime().resolve("quick", overrides={**{n: p[n] for n in C.SL_KEYS if n in p}, **over})
+    # the SL regime without the noise cap of the non-memorisation claims: any SL claim's noise is drawable
+    return C.sl_regime(noise_memorised=True).resolve("quick", overrides={**{n: p[n] for n in C.SL_KEYS if n in p},
+                                                                       **over})
 
 
 def run_label(pm, om, sep: str = "; ") -> str:
