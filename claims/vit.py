@@ -712,9 +712,12 @@ register(Claim(
     alternative=lambda p: p["C_global"] / p["C_local"],
     alternative_label="docs/papers/vit.md §4 T-MAE-3 heuristic T*_local/T*_global >= P^(kappa_s-kappa_c) = "
                       "C_global/C_local",
-    seeds={"quick": 6, "full": 6}, assumption=MAE_ASSUMPTION + " Regime restated after a falsification search: "
+    seeds={"quick": 16, "full": 16}, assumption=MAE_ASSUMPTION + " Regime restated after a falsification search: "
     "with a small masking ratio (gamma = 0.3) and a global area of 30 of 36 patches the local areas converge "
-    "first (T*_local/T*_global = 0.83-0.91), so the regime keeps the spec's masking ratios gamma >= 0.5.",
+    "first (T*_local/T*_global = 0.83-0.91), so the regime keeps the spec's masking ratios gamma >= 0.5. 16 seeds "
+    "(was 6) after the property test drew C_global = 24 of P = 32, eps = 0.094, where the margin is small: 1.08 "
+    "[0.99, 1.17] at 6 seeds (inconclusive); at 16 seeds 1.10 [1.06, 1.14], 1.13 [1.09, 1.17], 1.09 [1.05, 1.13] "
+    "under roots 0, 1, 2 (about 4 s each).",
     measured_label="T*_local / T*_global",
 ))
 

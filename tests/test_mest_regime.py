@@ -162,7 +162,7 @@ def test_finite_sample_prediction_matches_formula():
 @pytest.mark.parametrize("claim_id, overrides", [
     ("mest.spectral.mean_risk", {"n": 2000, "m": 2000}),   # the band's floor max(2000, 4 x 445)
     ("mest.factor.mean_risk", {"n": 2000, "m": 2000}),    # the same floor, max(2000, 4 x 375)
-    ("mest.gmm.mean_risk", {"n": 1200, "m": 600}),         # n, m >= 200 K at K = 3
+    ("mest.gmm.mean_risk", {"n": 1800, "m": 900}),         # m >= 300 K at K = 3 (and n >= 200 K)
     ("mest.spectral.law", {"n": 1000, "m": 1780}),         # n >= 1000 and m >= 4 x the guidance 445
     ("mest.spectral.rate", {"n_grid": [500, 1000, 2000], "gamma": 1.0}),
 ])
@@ -172,7 +172,8 @@ def test_guidance_boundary_is_inside(claim_id, overrides):
 
 @pytest.mark.parametrize("claim_id, overrides, constraint", [
     ("mest.factor.mean_risk", {"n": 2000, "m": 1999}, "pretraining_size_for_the_band"),
-    ("mest.gmm.mean_risk", {"n": 1200, "m": 599}, "asymptotic_sizes"),
+    ("mest.gmm.mean_risk", {"n": 599, "m": 1200}, "asymptotic_sizes"),
+    ("mest.gmm.mean_risk", {"n": 1200, "m": 899}, "pretraining_size"),
     ("mest.gmm.mean_risk", {"beta": [0.5, 0.5, 0.5]}, "pretraining_term_resolved"),
     ("mest.spectral.law", {"n": 999, "m": 2000}, "law_sizes"),
     ("mest.spectral.law", {"n": 1000, "m": 1779}, "law_pretraining_size"),
