@@ -315,20 +315,6 @@ LABELLED_SET = Constraint(
     ("N",))
 
 
-GAIN_MIN_SIGMA_N = 0.04
-# added after the property test drew sigma_n = 1e-10 (k = 8, d = 68, P = 14, N = 299, mu = 0.06): gain 0.284
-# [0.226, 0.343], inconclusive against C8's 0.3; one parameter at a time (16 seeds) only the noise moved it
-GAIN_NOISE = Constraint(
-    "gain_noise_level", lambda p: p["sigma_n"] >= GAIN_MIN_SIGMA_N,
-    f"sigma_n >= {GAIN_MIN_SIGMA_N}, the noise of this claim's quick and full tiers: the gain over the same "
-    "architecture grows as the noise patches vanish, mostly through the control (8 seeds at the setting below: "
-    "control single-view accuracy 0.61 without noise and 0.68 at 0.04, fine-tuned 0.945 and 0.928). "
-    "At the drawn setting (k = 8, d = 68, N = 299, 16 seeds) the gain was 0.284 [0.226, 0.343] at sigma_n ~ 0, "
-    "0.218 [0.158, 0.278] at 0.028 and 0.198 [0.142, 0.254] at 0.04, and unchanged by d = 128, P = 25 or k = 6 "
-    "alone; at d = 128, N = 250 it was 0.252 [0.189, 0.314] at sigma_n = 0.03 and 0.236 [0.173, 0.298] at 0.04. "
-    "The refutation is stated for sigma_n >= 0.04, where it is marginal at d = 128, N = 250; at sigma_n -> 0 "
-    "the gain (0.27-0.28) is not told apart from 0.3",
-    ("sigma_n",))
 
 
 def gain_regime() -> Regime:
@@ -990,9 +976,13 @@ GAIN_VS_CONTROL = _mrp_claim(
             "pretraining gains something over the same architecture, and less than C8's 0.3. The gain grows as "
             "the labelled set shrinks: at N = 160 it was 0.23 [0.14, 0.33] (16 seeds), not told apart from 0.3, "
             "so the refutation is stated for N >= 250 (constraint labelled_set_size). It also grows as the noise "
-            "vanishes: the property test drew sigma_n ~ 0 (k = 8, d = 68, N = 299) with 0.284 [0.226, 0.343], "
-            "0.198 [0.142, 0.254] at sigma_n = 0.04, so it is stated for sigma_n >= 0.04 (constraint "
-            "gain_noise_level), where it is marginal at d = 128, N = 250 (0.236 [0.173, 0.298]). The corrected "
+            "vanishes, mostly through the control: the property test drew sigma_n ~ 0 (k = 8, d = 68, N = 299) with "
+            "0.284 [0.226, 0.343] (control single-view accuracy 0.61), 0.218 [0.158, 0.278] at sigma_n = 0.028 and "
+            "0.198 [0.142, 0.254] at 0.04 (control 0.68); at d = 128, N = 250 0.252 [0.189, 0.314] at 0.03 and "
+            "0.236 [0.173, 0.298] at 0.04; and at the small corner N = 250, d = 48, P = 12, k = 7, m = 4, rho_w = "
+            "0 0.251 [0.182, 0.320]. So across the regime C8's >= 0.3 is never verified, refuted at the tiers "
+            "and most drawn settings, and not told apart from 0.3 where the gain reaches 0.25-0.28 (the property "
+            "test asserts 'not verified' at every drawn setting, the tiers assert 'refuted'). The corrected "
             "statement (gain >= 0) holds at the tiers but not across the regime: the property test drew a setting "
             "(k = 7, m = 4, sigma_teacher = 0.22, T_pre = 283, eta_ft = 3.15, sigma_n = 0.058) where the gain was "
             "0.04 on average over 8 seeds (-0.23 to 0.20), and at sigma_teacher = 0.3, T_pre = 300, eta_pre = 4, sigma_n = 0.08 "
@@ -1009,8 +999,7 @@ GAIN_VS_CONTROL = _mrp_claim(
     positive_control=lambda p: 0.0, positive_tolerance=0.0, positive_comparison="above",
     positive_label="corrected: MRP-FT at least matches the same-architecture control (gain >= 0): without a "
                    "per-class softmax competition nothing stops the control from learning both views",
-    regime=mrp_regime(extra_constraints=[LABELLED_SET, GAIN_NOISE], N={"search": (GAIN_MIN_N, 300)},
-                      sigma_n={"search": (GAIN_MIN_SIGMA_N, 0.08)}))
+    regime=mrp_regime(extra_constraints=[LABELLED_SET], N={"search": (GAIN_MIN_N, 300)}))
 
 
 def _ft_multi(p, rng):

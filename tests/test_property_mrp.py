@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, note
 
 from theorycheck import registry
-from theorycheck.explore.properties import check, drawn_settings, property_settings, verify_command
+from theorycheck.explore.properties import check, drawn_settings, judge, property_settings, verify_command
 
 pytestmark = [pytest.mark.property, pytest.mark.slow]
 
@@ -50,14 +50,21 @@ def test_sl_power_method_accounting_and_single_view_accuracy(drawn):
 @property_settings()
 @given(drawn_settings(FT_VS_CONTROL))
 def test_mrp_finetuning_against_same_architecture_control(drawn):
-    """MRP-FT's single-view accuracy gain over the same architecture trained from random initialisation is
-    refuted as >= 0.3 (the claim's expectation), with its negative control refuted, at each setting.
+    """C8's headline, MRP-FT's single-view accuracy gain over the same architecture trained from random
+    initialisation >= 0.3, is never verified at a drawn setting, and its negative control (the control ahead
+    by 0.3) is refuted there.
 
-    The corrected statement (gain >= 0) is the claim's positive control at the tiers, not a property of the
-    whole regime: with a strong teacher and long pretraining MRP-FT falls below the control (the claim's
-    finding), so a drawn setting only notes its verdict."""
+    The tiers assert the claim's expected ``refuted``; across the regime the gain runs from below 0 to 0.25-0.28
+    (no noise; N = 250 with d = 48, P = 12), where 16 seeds cannot tell it from 0.3, so a drawn setting must
+    not confirm C8 rather than refute it (the claim's finding has the settings).  The corrected statement
+    (gain >= 0) is the positive control at the tiers, not a property of the whole regime (a strong teacher
+    distilled for long leaves MRP-FT below the control), so a drawn setting only notes its verdict."""
     params, root = drawn
-    note(verify_command(FT_VS_CONTROL, params, root))
-    row = check(FT_VS_CONTROL, params, root)
-    assert row["negative_control"]["verdict"] == "refuted"
-    note(f"corrected statement (gain >= 0): {row['positive_control']['verdict']}")
+    command = verify_command(FT_VS_CONTROL, params, root)
+    note(command)
+    row = judge(FT_VS_CONTROL, params, root)
+    where = f"reproduce with\n  {command}\n  measured {row['measured']} CI [{row['ci_low']}, {row['ci_high']}]"
+    assert row["verdict"] in ("refuted", "inconclusive"), f"C8's gain >= 0.3 came out {row['verdict']}; {where}"
+    assert row["negative_control"]["verdict"] == "refuted", f"negative control not refuted; {where}"
+    assert row["seeds"] == FT_VS_CONTROL.seeds["quick"]
+    note(f"verdict {row['verdict']}; corrected statement (gain >= 0): {row['positive_control']['verdict']}")
