@@ -4,7 +4,8 @@
 
 A failing example's message starts with the ``theorycheck verify ... --set ... --seed ...`` command that
 reproduces it.  The phase-switch sweep trains on up to 2048 masks at every C_global of its sweep (minutes
-per setting) and is marked ``slow`` (deselected by default; ``-m property`` runs it).
+per setting), and the learning order trains 16 seeds to convergence at every setting; both are marked
+``slow`` (deselected by default; ``-m property`` runs them).
 """
 import pytest
 from hypothesis import given
@@ -58,6 +59,7 @@ def test_phase_switch_at_derived_boundary(pool2, drawn):
     _holds(PHASE_SWITCH, drawn, pool2)
 
 
+@pytest.mark.slow
 @property_settings()
 @given(drawn_settings(LEARNING_ORDER))
 def test_global_queries_converge_before_local(pool2, drawn):
