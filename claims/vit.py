@@ -101,10 +101,15 @@ def _tstar_mf(p) -> float:
     return max(D.tstar_mean_field(*args, query="local"), D.tstar_mean_field(*args, query="global"))
 
 
-BUDGET_FACTOR = 1.25
+BUDGET_FACTOR = 1.5
+# raised from 1.25 after the property test drew P = 36, C_global = 6, C_local = 3, K = 2, eta = 0.625, eps = 0.14 at
+# 1.25 x T*: own-area attention 0.861 [0.849, 0.873] against >= 0.859 (inconclusive); 0.873 [0.862, 0.883] at 1.35,
+# 0.889 [0.881, 0.897] at 1.55, 0.909 [0.903, 0.915] at 1.94
 BUDGET = Constraint("budget", lambda p: _tiles(p) and p["C_local"] >= 2 and p["steps"] >= BUDGET_FACTOR * _tstar_mf(p),
                     f"steps >= {BUDGET_FACTOR} x the derived mean-field T* (phase-I law + phase-II growth to 1 - eps, "
-                    "derivations.vit.tstar_mean_field): the theorem speaks of the state after T*",
+                    "derivations.vit.tstar_mean_field): the theorem speaks of the state after T*, and the mean-field "
+                    "T* runs short of the simulated one by up to a quarter (at 1.25 x it the drawn setting P = 36, "
+                    "C_global = 6, K = 2 ended at 0.861 [0.849, 0.873] against 1 - eps = 0.859)",
                     ("steps", "P", "C_global", "C_local", "K", "eta", "gamma", "eps"))
 
 P_SEARCH = (16, 25, 32, 36)
@@ -211,7 +216,7 @@ def _unconditioned_cap(p):
     return 1 - p["gamma"] ** (p["C_local"] - 1)
 
 
-_MAE_HEADLINE_PARAMS = _geometry((36, 64), (18, 32), (3, 4), (2, 2)) + _training(steps=(700, 1000))
+_MAE_HEADLINE_PARAMS = _geometry((36, 64), (18, 32), (3, 4), (2, 2)) + _training(steps=(780, 1000))
 OWN_AREA_MASKS = 48
 # added after the property test drew P = 16, C_global = 4, C_local = 2 with 64 masks (the worst query's own-area
 # attention 0.879 [0.843, 0.916] against >= 0.875: inconclusive; 0.890 [0.869, 0.911] at 128 masks, 0.906
@@ -266,8 +271,8 @@ register(Claim(
     negative_control=lambda p: _unconditioned_cap(p),
     negative_label="own-area attention stops at the unconditioned cap 1 - gamma^(C_local - 1) (0.75 at "
                    "C_local = 3): the level reached if it only tracked whether the own area is visible",
-    seeds={"quick": 4, "full": 5}, assumption=MAE_ASSUMPTION + " Regime: the step budget covers 1.25 x the "
-    "derived mean-field T* (constraint 'budget').",
+    seeds={"quick": 4, "full": 5}, assumption=MAE_ASSUMPTION + " Regime: the step budget covers 1.5 x the "
+    "derived mean-field T* (constraint 'budget'; 1.25 until a drawn setting ended at the band's edge).",
     measured_label="min over local queries of own-area attention at the end of the budget",
 ))
 
