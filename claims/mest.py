@@ -403,9 +403,10 @@ def _gmm_term_resolved(p) -> bool:
 
 def _gmm_strategy(tier):
     """Hypothesis strategy of valid 3c configurations (beta's length is K), sizes n >= 200 K and m >= 300 K (the
-    regime's floors, see its ``asymptotic_sizes`` and ``pretraining_size``); the excess by Gauss-Hermite where d <= 2, the tier's repetitions per
-    replicate (300 until a drawn setting, d = 1, K = 2, separation 5.5, n = m = 400, came out +2.5 % with an
-    interval of +-2 %: inconclusive at the resolution, not at the theorem)."""
+    regime's floors, see its ``asymptotic_sizes`` and ``pretraining_size``); the excess by Gauss-Hermite where
+    d <= 2, the tier's repetitions per replicate (300 until a drawn setting, d = 1, K = 2, separation 5.5,
+    n = m = 400, came out +2.5 % with an interval of +-2 %: inconclusive at the resolution, not at the
+    theorem)."""
     from hypothesis import strategies as st
 
     @st.composite

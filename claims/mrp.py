@@ -985,9 +985,9 @@ GAIN_VS_CONTROL = _mrp_claim(
             "test asserts 'not verified' at every drawn setting, the tiers assert 'refuted'). The corrected "
             "statement (gain >= 0) holds at the tiers but not across the regime: the property test drew a setting "
             "(k = 7, m = 4, sigma_teacher = 0.22, T_pre = 283, eta_ft = 3.15, sigma_n = 0.058) where the gain was "
-            "0.04 on average over 8 seeds (-0.23 to 0.20), and at sigma_teacher = 0.3, T_pre = 300, eta_pre = 4, sigma_n = 0.08 "
-            "with eta_ft = 2 MRP-FT reaches single-view accuracy 0.66-0.68 against the control's 0.84-0.86 (gain "
-            "-0.16 to -0.19, 8 seeds at m = 4 and m = 8): a strong teacher distilled for long leaves kernels that "
+            "0.04 on average over 8 seeds (-0.23 to 0.20), and at sigma_teacher = 0.3, T_pre = 300, eta_pre = 4, "
+            "sigma_n = 0.08 with eta_ft = 2 MRP-FT reaches single-view accuracy 0.66-0.68 against the control's "
+            "0.84-0.86 (gain -0.16 to -0.19, 8 seeds at m = 4 and m = 8): a strong teacher distilled for long leaves kernels that "
             "fine-tuning does not turn into both views; with sigma_teacher = 0.15, T_pre = 150, sigma_n = 0.04 or "
             "eta_ft = 2 alone the gain at the first setting is back to 0.10-0.15",
     expected_by_tier={"full": "refuted"},

@@ -26,6 +26,6 @@ def test_full_tier(claim, full_backend):
 
 
 def test_battery_refuses_a_bad_worker_count():
-    for bad in (0, -1, 1.5, "2"):
+    for bad in (0, -1, 1.5, "2", True):
         with pytest.raises(ValueError, match="workers must be a positive integer"):
             battery(workers=bad)

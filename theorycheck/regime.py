@@ -45,9 +45,9 @@ class Param:
         Allowed list lengths (inclusive) for list kinds.
     search : tuple, optional
         Range ``(lo, hi)`` the Hypothesis strategy draws from; defaults to ``(low, high)``.  For a
-        ``choice`` the subset of ``choices`` it draws from, for a ``bool`` the values it draws.  Use it to keep property tests and
-        falsification searches inside sizes (and model variants) the machine can run while the regime
-        itself stays as wide as the theory.
+        ``choice`` the subset of ``choices`` it draws from, for a ``bool`` the values it draws.  Use it to
+        keep property tests and falsification searches inside sizes (and model variants) the machine can run
+        while the regime itself stays as wide as the theory.
     log : bool
         Draw the strategy on a logarithmic scale (positive ranges only).
     doc : str

@@ -50,8 +50,7 @@ from .verdict import as_interval
 _ROWS: dict[tuple, dict] = {}
 _SELF_CHECKS: dict[str, list[str]] = {}          # module -> its self-check names
 _SELF_CHECK_RESULTS: dict[str, str | None] = {}  # self-check -> None when it passed, else its residuals
-_WORKER = None
-_ROW_POOLS: dict[int, Any] = {}   # workers -> the pool that computes the quick rows of a battery built with them
+_POOLS: dict[tuple[str, int], Any] = {}   # (role, workers) -> a pool of worker processes, see _pool
 _row_workers: int | None = None
 
 
@@ -77,28 +76,25 @@ def _fastest(row: dict) -> int:
 
 
 def _worker():
-    """One spawned single-threaded worker process shared by the checks of this process."""
-    global _WORKER
-    if _WORKER is None:
-        import atexit
-
-        from .backends import LocalProcesses
-
-        _WORKER = LocalProcesses(1)
-        atexit.register(_WORKER.close)
-    return _WORKER
+    """One spawned single-threaded worker process shared by the checks of this process (never the pool that
+    computed a row, so a prediction made there comes from a process that measured nothing)."""
+    return _pool("fresh", 1)
 
 
 def _row_pool(workers: int):
     """The pool of ``workers`` single-threaded processes that computes a battery's quick rows."""
-    if workers not in _ROW_POOLS:
+    return _pool("rows", workers)
+
+
+def _pool(role: str, workers: int):
+    if (role, workers) not in _POOLS:
         import atexit
 
         from .backends import LocalProcesses
 
-        _ROW_POOLS[workers] = LocalProcesses(workers)
-        atexit.register(_ROW_POOLS[workers].close)
-    return _ROW_POOLS[workers]
+        _POOLS[role, workers] = LocalProcesses(workers)
+        atexit.register(_POOLS[role, workers].close)
+    return _POOLS[role, workers]
 
 
 def _canonical(extras) -> str:
@@ -205,32 +201,36 @@ def check_verdicts_as_expected(claim: Claim) -> None:
     assert_row_as_expected(claim, quick_row(claim), "quick")
 
 
+def _rerun(claim: Claim, params, index: int) -> dict:
+    """Replicate ``index`` of ``claim`` at ``params`` under the default root, run here single-threaded as every
+    backend runs its replicates (a multi-threaded BLAS sums in another order and changes the last bits)."""
+    from .runner import DEFAULT_ROOT
+    from .task import run_replicate, single_threaded
+
+    with single_threaded():
+        return run_replicate(claim, params, DEFAULT_ROOT, index)
+
+
 def check_reproducible_from_generator(claim: Claim) -> None:
     """A replicate rerun from its seed gives the verified run's value and extras, bit for bit."""
-    from .runner import DEFAULT_ROOT
-    from .task import run_replicate
-
     row = quick_row(claim)
     i = _fastest(row)
-    _same_replicate(claim, row, i, run_replicate(claim, row["params"], DEFAULT_ROOT, i), "rerun")
+    _same_replicate(claim, row, i, _rerun(claim, row["params"], i), "rerun")
 
 
 def check_no_hidden_global_state(claim: Claim) -> None:
     """A replicate run right after another claim's replicate (or, when no other claim has run in this
     process, after another replicate of its own) gives the verified run's value."""
-    from .runner import DEFAULT_ROOT
-    from .task import run_replicate
-
     row = quick_row(claim)
     i = _fastest(row)
     others = [(cid, r) for (cid, tier), r in _ROWS.items() if cid != claim.id and tier == "quick"
               and r.get("error") is None and registry.lookup(cid) is not None]
     if others:
         cid, other = min(others, key=lambda item: min(item[1]["replicate_elapsed_s"]))
-        run_replicate(registry.lookup(cid), other["params"], DEFAULT_ROOT, _fastest(other))
+        _rerun(registry.lookup(cid), other["params"], _fastest(other))
     else:
-        run_replicate(claim, row["params"], DEFAULT_ROOT, (i + 1) % len(row["values"]))
-    _same_replicate(claim, row, i, run_replicate(claim, row["params"], DEFAULT_ROOT, i), "after another claim")
+        _rerun(claim, row["params"], (i + 1) % len(row["values"]))
+    _same_replicate(claim, row, i, _rerun(claim, row["params"], i), "after another claim")
 
 
 def check_runs_in_worker_process(claim: Claim) -> None:
@@ -418,7 +418,7 @@ def battery(prefix: str | None = None, checks=None, measure_drawn: bool = False,
     """
     import pytest
 
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
     pairs = cases(prefix, checks)
 

@@ -59,10 +59,16 @@ def fitted_by_noise(data: mvdata.Dataset, predict) -> np.ndarray:
     noise when ``argmax F(X) = y`` but ``argmax F(X')`` is not, where ``X'`` keeps only the feature
     patches: its fit rests on memorised noise (AZL Thm 1: how SL fits the single-view training samples).
     """
+    return fitted_and_by_noise(data, predict)[1]
+
+
+def fitted_and_by_noise(data: mvdata.Dataset, predict) -> tuple[np.ndarray, np.ndarray]:
+    """``(fitted, by_noise)``: the samples classified correctly, and those of them fitted only through their
+    noise patches (:func:`fitted_by_noise`), from one prediction on ``data.X``."""
     X_feat = np.where(noise_patches(data)[:, :, None], 0.0, data.X)
     right = predict(data.X).argmax(axis=1) == data.y
     right_without_noise = predict(X_feat).argmax(axis=1) == data.y
-    return right & ~right_without_noise
+    return right, right & ~right_without_noise
 
 
 def sl_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test: int,
@@ -119,8 +125,7 @@ def sl_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test
         block = corr[:, i * m:(i + 1) * m, 2 * i:2 * i + 2].reshape(len(corr), -1)
         exps.append(power_law_exponent(block[:, int(block[-1].argmax())], CAPTURE / 2))
     exps = np.array(exps)
-    by_noise = fitted_by_noise(D, lambda X: mvtrain.azl_predict(X, run.W, k, net))
-    fitted_train = mvtrain.azl_predict(D.X, run.W, k, net).argmax(axis=1) == D.y
+    fitted_train, by_noise = fitted_and_by_noise(D, lambda X: mvtrain.azl_predict(X, run.W, k, net))
     need = D.single & one[D.y] & (D.strong != learned_view[D.y])
     return {"sv": float(ok_s.mean()), "mv": mv, "one_view": float(one.mean()),
             "f2": float((n_learned == 2).mean()), "f0": float((n_learned == 0).mean()),
