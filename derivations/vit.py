@@ -303,3 +303,21 @@ def tstar_mean_field(P_: int, C1_: int, C_: int, gamma_: float, K_: int, eta_: f
         t1 = evaluate(phase1_duration(), P=P_, C1=C1_, C=C_, gamma=gamma_, z=1, K=K_, eta=eta_)
     a0 = (1 - gamma_) * (own - 1) / P_
     return t1 + K_ * attention_growth_integral(a0, 1 - eps_) / (eta_ * gamma_)
+
+
+def order_ratio_diluted(P_: int, C1_: int, C_: int, gamma_: float, eps_: float) -> float:
+    r"""The spec's learning-order heuristic with the mean-field tail put back (a sharpening, not a bound).
+
+    docs/papers/vit.md §4 orders the areas by their heads alone, ``T*_local/T*_global ~ C_global/C_local``.
+    Here the global query's mean-field head (own-area attention from ``A_0 = (1-gamma)(C_global-1)/P`` to
+    1/2) is multiplied by that factor, and both queries share the mean-field tail from 1/2 to ``1 - eps``:
+
+    .. math::  r = \frac{(C_1/C)\,h + \tau}{h + \tau},\qquad h = \int_{A_0}^{1/2}\frac{dA}{A^2(1-A)^3},
+               \quad \tau = \int_{1/2}^{1-\epsilon}\frac{dA}{A^2(1-A)^3}.
+
+    The common factor ``K/(eta gamma)`` cancels; ``r -> C_1/C`` as the tail vanishes and ``r -> 1`` as it
+    dominates.
+    """
+    head = attention_growth_integral((1 - gamma_) * (C1_ - 1) / P_, 0.5)
+    tail = attention_growth_integral(0.5, 1 - eps_) if eps_ < 0.5 else 0.0
+    return (C1_ / C_ * head + tail) / (head + tail)

@@ -133,3 +133,13 @@ def test_budget_constraint_rejects_a_budget_short_of_the_derived_tstar():
     p = own.regime.resolve("quick")
     assert p["steps"] >= V.BUDGET_FACTOR * V._tstar_mf(p)
     assert not own.regime.satisfies(dict(p, steps=int(V._tstar_mf(p))))
+
+
+def test_tail_diluted_order_ratio_runs_from_one_to_the_heuristic():
+    f = lambda a: 1 / (a * a * (1 - a) ** 3)
+    P, C1, C, g, eps = 36, 18, 3, 0.5, 0.1
+    head, tail = quad(f, g * (C1 - 1) / P, 0.5)[0], quad(f, 0.5, 1 - eps)[0]
+    assert D.order_ratio_diluted(P, C1, C, g, eps) == pytest.approx((C1 / C * head + tail) / (head + tail), rel=1e-9)
+    assert D.order_ratio_diluted(P, C1, C, g, 0.5) == pytest.approx(C1 / C)          # no tail: the heuristic
+    assert D.order_ratio_diluted(P, C1, C, g, 1e-4) < 1.001                          # the tail dominates
+    assert 1 < D.order_ratio_diluted(P, C1, C, g, 0.05) < D.order_ratio_diluted(P, C1, C, g, 0.15) < C1 / C
