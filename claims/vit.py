@@ -1254,10 +1254,55 @@ TSTAR_SLOPE_LIMIT = Claim(
 
 
 # ------------------------------------------------------------------------------ benchmark
+def _cost_growth(quick: bool) -> list:
+    """Seconds of one MAE step (``seconds``) and of one replicate of the T* ladder (``replicate_seconds``)
+    against ``P`` (:data:`TSTAR_LIMIT_PS`).
+
+    At every ladder size (``C_global = P/2``, ``C_local`` in {2, 4}, K = 1, 256 masks, the limit regime's
+    defaults) one MAE step (loss and exact gradient, best of ``reps`` after a warm-up) is timed, and one
+    replicate of :func:`_local_slope_measure` (both local sizes trained to own-area attention ``1 - eps``) is
+    timed once.  Exponents are least-squares log-log slopes against ``P`` with their regression intervals
+    (:func:`theorycheck.loglog_slope`): the step's over every timing, the replicate's over the sizes.
+    """
+    import time
+
+    from simulations.vit.reference import _best_of
+
+    tier = "quick" if quick else "full"
+    base = TSTAR_LIMIT_REGIME.resolve(tier)
+    reps = 3 if quick else 5
+    sizes, step_times, replicate_times, rows = [], [], [], []
+    for P in TSTAR_LIMIT_PS[tier]:
+        p = dict(base, P=P)
+        q = dict(p, C_global=P // 2, C_local=4)
+        b = _mae_batch(q, np.random.default_rng(0))
+        rng = np.random.default_rng(1)
+        phi = 0.5 * rng.standard_normal((P, b.geometry.n_features))
+        ups = 0.1 * rng.standard_normal((P, P))
+        S.mae_evaluate(phi, ups, b)
+        ts = [_best_of(lambda: S.mae_evaluate(phi, ups, b), 1) for _ in range(reps)]
+        t0 = time.perf_counter()
+        out = _local_slope_measure(p, np.random.default_rng(2))
+        t_rep = time.perf_counter() - t0
+        sizes.append(P)
+        step_times.append(ts)
+        replicate_times.append(t_rep)
+        rows.append({"case": f"mae ladder P={P}", "seconds": min(ts), "replicate_seconds": t_rep,
+                     "t_star": out["t_star"], "shape": f"P={P} C_global={P // 2} C_local=2,4 K=1 masks={p['masks']}"})
+    step_fit = loglog_slope(np.repeat(sizes, reps), np.concatenate(step_times))
+    rep_fit = loglog_slope(sizes, replicate_times)
+    rows.append({"case": "mae ladder cost growth", "sizes_P": sizes,
+                 "step_seconds_by_P": [min(t) for t in step_times], "replicate_seconds_by_P": replicate_times,
+                 "step_exponent": step_fit.slope, "step_exponent_ci_low": step_fit.low,
+                 "step_exponent_ci_high": step_fit.high, "replicate_exponent": rep_fit.slope,
+                 "replicate_exponent_ci_low": rep_fit.low, "replicate_exponent_ci_high": rep_fit.high})
+    return rows
+
+
 def _bench(quick: bool):
     from simulations.vit import reference
 
-    return reference.bench_rows(quick)
+    return reference.bench_rows(quick) + _cost_growth(quick)
 
 
 register_bench("vit", _bench)

@@ -143,3 +143,20 @@ def test_tail_diluted_order_ratio_runs_from_one_to_the_heuristic():
     assert D.order_ratio_diluted(P, C1, C, g, 0.5) == pytest.approx(C1 / C)          # no tail: the heuristic
     assert D.order_ratio_diluted(P, C1, C, g, 1e-4) < 1.001                          # the tail dominates
     assert 1 < D.order_ratio_diluted(P, C1, C, g, 0.05) < D.order_ratio_diluted(P, C1, C, g, 0.15) < C1 / C
+
+
+def test_cost_growth_times_the_limit_ladder_and_fits_its_exponents():
+    """``theorycheck bench vit``'s cost growth: one row per rung of the quick T* ladder (C_global = P/2), each
+    replicate the limit claim's own measurement, and exponents fitted to those times (no timing asserted)."""
+    from theorycheck import loglog_slope
+
+    rows = V._cost_growth(quick=True)
+    rungs, growth = rows[:-1], rows[-1]
+    assert [r["case"] for r in rungs] == [f"mae ladder P={P}" for P in V.TSTAR_LIMIT_PS["quick"]]
+    p = dict(V.TSTAR_LIMIT_REGIME.resolve("quick"), P=V.TSTAR_LIMIT_PS["quick"][0])
+    assert rungs[0]["t_star"] == V._local_slope_measure(p, np.random.default_rng(2))["t_star"]
+    assert growth["sizes_P"] == list(V.TSTAR_LIMIT_PS["quick"])
+    assert growth["replicate_seconds_by_P"] == [r["replicate_seconds"] for r in rungs]
+    fit = loglog_slope(growth["sizes_P"], growth["replicate_seconds_by_P"])
+    assert growth["replicate_exponent"] == pytest.approx(fit.slope)
+    assert growth["step_exponent_ci_low"] <= growth["step_exponent"] <= growth["step_exponent_ci_high"]

@@ -323,7 +323,7 @@ def cmd_bench(args) -> int:
             rows.append({"model": n, **row})
             if args.json != "-":
                 ratios = ", ".join(f"{k}={'n/a' if v is None else f'{v:.2f}'}" for k, v in row.items()
-                                   if k.startswith(("ratio", "exponent", "floor_exponent")))
+                                   if k.startswith("ratio") or "exponent" in k or k == "replicate_seconds")
                 ms = f"{row['seconds'] * 1e3:9.2f} ms" if "seconds" in row else " " * 12
                 print(f"{n:<8} {row.get('case', ''):<28} {ms}  {ratios}")
     if args.json == "-":
