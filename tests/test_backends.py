@@ -81,7 +81,7 @@ def test_local_cluster_binds_to_loopback(dask_cluster):
 
 
 def test_local_workers_are_single_threaded(local_pool):
-    reports = [f.result() for f in [local_pool.pool.submit(planted.thread_report) for _ in range(4)]]
+    reports = [local_pool.call(planted.thread_report, slot=i).result() for i in range(local_pool.slots)]
     for rep in reports:
         assert set(rep["env"].values()) == {"1"}
         assert rep["blas"] == [1] and rep["numba"] == 1
@@ -168,10 +168,10 @@ def test_a_dead_local_worker_fails_its_replicates_and_the_pool_recovers():
 
     pool = LocalProcesses(1)
     try:
-        victim = pool.pool.submit(os.getpid).result()
+        victim = pool.call(os.getpid).result()
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 60
-        while not pool.pool._broken and time.monotonic() < deadline:  # the executor notices the death
+        while not pool.pools[0]._broken and time.monotonic() < deadline:  # the executor notices the death
             time.sleep(0.05)
         records = runner.measure_points(planted.MEAN_SQUARE, [({"n": 8}, 0)], backend=pool)
         (first,) = records.values()
@@ -180,3 +180,13 @@ def test_a_dead_local_worker_fails_its_replicates_and_the_pool_recovers():
         assert first["worker"]["pid"] != victim
     finally:
         pool.close()
+
+
+def test_local_replicate_i_runs_on_process_i_mod_workers(local_pool):
+    """Claims that share a run per replicate seed find it cached: replicate i always lands on one process."""
+    records = runner.measure_points(planted.MEAN_SQUARE, [({"n": 8}, i) for i in range(6)], backend=local_pool)
+    pids = {index: rec["worker"]["pid"] for (_, index), rec in records.items()}
+    again = runner.measure_points(planted.MEAN_SQUARE, [({"n": 16}, i) for i in range(6)], backend=local_pool)
+    assert {index: rec["worker"]["pid"] for (_, index), rec in again.items()} == pids
+    assert len(set(pids.values())) == local_pool.slots == 2
+    assert all(pids[i] == pids[i % 2] for i in pids)

@@ -62,43 +62,48 @@ def _environ(values: dict):
 
 
 class LocalProcesses:
-    """A pool of ``workers`` spawned processes, each with one BLAS/OpenMP/Numba thread.
+    """``workers`` spawned processes, each with one BLAS/OpenMP/Numba thread.
 
-    A spawned child may import NumPy before any initialiser runs, so the single-thread variables are in
-    this process's environment while the pool lives (as Dask's nanny does for its workers), and every
-    child inherits them from its start.  The processes are started here, not at the first task.
+    Replicate ``i`` of every claim runs on process ``i mod workers``: claims that share a simulation run
+    (a per-process cache keyed by the replicate's seed) find it in the process that computed it.  A spawned
+    child may import NumPy before any initialiser runs, so the single-thread variables are in this process's
+    environment while the pool lives (as Dask's nanny does for its workers), and every child inherits them
+    from its start.  The processes are started here, not at the first task.
     """
 
     name = "local processes"
 
     def __init__(self, workers: int):
         self.slots = int(workers)
+        self.window = 4 * self.slots       # room for each process's share when replicates differ in cost
         self._env = _environ(SINGLE_THREAD_ENV)
         self._env.__enter__()
-        self.pool = self._start()
+        self.pools = [self._start() for _ in range(self.slots)]
 
-    def _start(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self.slots, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=limit_threads)
-        # The pool spawns a process for each submission while none is idle: start them all now.
-        for f in [pool.submit(time.sleep, 0.05) for _ in range(self.slots)]:
-            f.result()
+    @staticmethod
+    def _start() -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=limit_threads)
+        pool.submit(time.sleep, 0.05).result()
         return pool
 
-    def submit(self, claim, params, root, index, stream: str = "measure") -> Future:
-        """Submit a replicate.  When a worker process died, the pool is broken: the replicates it held
-        fail (the store keeps what finished), and a new pool runs the next ones."""
-        task = Task.of(claim, params, root, index, stream)
+    def call(self, fn, *args, slot: int = 0) -> Future:
+        """Run ``fn(*args)`` on process ``slot``.  When that process died, its executor is broken: what it
+        held fails (the store keeps what finished), and a new process runs this call."""
         try:
-            return self.pool.submit(run_task, task)
+            return self.pools[slot].submit(fn, *args)
         except BrokenProcessPool:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = self._start()
-            return self.pool.submit(run_task, task)
+            self.pools[slot].shutdown(wait=False, cancel_futures=True)
+            self.pools[slot] = self._start()
+            return self.pools[slot].submit(fn, *args)
+
+    def submit(self, claim, params, root, index, stream: str = "measure") -> Future:
+        """Submit replicate ``index`` to process ``index mod workers``."""
+        return self.call(run_task, Task.of(claim, params, root, index, stream), slot=int(index) % self.slots)
 
     def close(self) -> None:
         try:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            for pool in self.pools:
+                pool.shutdown(wait=True, cancel_futures=True)
         finally:
             if self._env is not None:
                 self._env.__exit__(None, None, None)

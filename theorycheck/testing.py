@@ -147,7 +147,7 @@ def check_prediction_pre_registered(claim: Claim) -> None:
 
     if claim.prediction_source != "independent_runs":
         params = claim.regime.resolve("quick")
-        fresh = _worker().pool.submit(_fresh_prediction, claim.id, claim_modules(claim), params)
+        fresh = _worker().call(_fresh_prediction, claim.id, claim_modules(claim), params)
         here = {}
         for tier in TIERS:
             at = claim.regime.resolve(tier)
