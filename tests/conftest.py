@@ -9,6 +9,12 @@ Profiles (``--hypothesis-profile=NAME``):
   an example database under ``.hypothesis/`` so a failure found once replays first next time.
 
 ``--hypothesis-seed=S`` gives fresh draws under either profile.
+
+Draws do not depend on which modules are imported.  Hypothesis mixes literal constants from every local
+module in ``sys.modules`` into its draws, so a derandomized test drew other settings in the whole suite
+(which imports more of the package, and the packages the tutorial tests generate) than alone, and CI drew
+settings that no local run of the same file had tried.  The local-constant pool is kept empty here (its
+global constants stay), so ``pytest tests/test_property_vit.py`` draws what the whole suite draws.
 """
 import importlib
 from pathlib import Path
@@ -24,6 +30,16 @@ settings.register_profile("thorough", deadline=None, max_examples=300, derandomi
                               str(Path(__file__).resolve().parent.parent / ".hypothesis" / "examples")),
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.load_profile("theorycheck")
+
+
+def _draws_independent_of_imports() -> None:
+    from hypothesis.internal.conjecture import providers
+
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+
+
+_draws_independent_of_imports()
 
 
 def _selected_simulations(items) -> set[str]:
