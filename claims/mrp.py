@@ -167,6 +167,8 @@ _SL_CONSTRAINTS.append(Constraint(
     "(0.05 at the quick tier's k = 6, m = 6 and at the full tier's k = 20, m = 8; 0.21 at k = 20, m = 6)",
     ("sigma0", "eta", "T", "k", "m", "q", "mu", "rho_w", "s")))
 FINETUNING_BUDGET = 300
+PRETRAINING_BUDGET_AT_QUICK = 100
+_QUICK_CAPTURE_UNITS = theory.capture_time_units(0.03, 36, 3, VARRHO)
 _MRP_CONSTRAINTS = [
     Constraint("polynomial_phase",
                lambda p: p["sigma0_mrp"] * np.sqrt(2 * np.log(p["k"] * p["m"])) <= VARRHO,
@@ -174,6 +176,20 @@ _MRP_CONSTRAINTS = [
     # MRP Thm 1-2 speak of T = poly(k)/eta iterations; the fixed-teacher student converges by eta t ~ 100
     Constraint("pretraining_budget", lambda p: p["eta_pre"] * p["T_pre"] >= 100,
                "eta_pre * T_pre >= 100 (the theorems' T = poly(k)/eta pretraining steps)", ("eta_pre", "T_pre")),
+    # added after explore drew mrp.coverage refuted at k = 8, m = 5, q_mrp = 4, sigma0_mrp = 0.010, T_pre = 261,
+    # eta_pre = 3.98 (eta T = 1040): coverage 0.55 [0.46, 0.64] at sigma_T = 0.103, 0.71 at 0.12, 0.83 [0.77, 0.89]
+    # at 0.15 (16 seeds each); at the same setting with T_pre = 1000 0.99 [0.97, 1.00], with q_mrp = 3 or
+    # sigma0_mrp = 0.03 1.0
+    Constraint("student_start_within_budget",
+               lambda p: p["target"] == "pixels" or p["eta_pre"] * p["T_pre"] >= PRETRAINING_BUDGET_AT_QUICK
+               * theory.capture_time_units(p["sigma0_mrp"], p["k"] * p["m"], p["q_mrp"], VARRHO) / _QUICK_CAPTURE_UNITS,
+               f"eta_pre * T_pre >= {PRETRAINING_BUDGET_AT_QUICK} x the tensor-power hitting time of varrho from the "
+               "student's typical leading correlation sigma0_mrp E[max of km normals], in units of the quick "
+               "tier's (q_mrp = 3, sigma0_mrp = 0.03, km = 36, where eta T = 100 sufficed): a smaller init or a "
+               "larger power starts slower, as (varrho/x0)^(q-2). At k = 8, m = 5, q_mrp = 4, sigma0_mrp = 0.01 it "
+               "asks eta T >= 1742; with eta T = 1040 coverage was 0.55-0.83, with 3984 0.99. The growth constant "
+               "is taken as the quick tier's; a stronger teacher speeds the student and is not credited",
+               ("eta_pre", "T_pre", "sigma0_mrp", "k", "m", "q_mrp", "target")),
     # raised from 100 after the property test drew eta_ft = 1, T_ft = 100 (k = 6, d = 48, N = 160): fine-tuned
     # single-view accuracy 0.49-0.91 and the control's 0.25-0.79 per seed, the gain 0.06 [-0.07, 0.19] a race
     # between two unfinished runs; with 300 steps 0.66-1.0 against 0.38-0.72, gain 0.32 [0.23, 0.42]

@@ -134,6 +134,21 @@ def sl_hitting_time(x0, eta, k, q, varrho, mu, rho_w, A=None, s=2, Gamma=0.2):
     return predicted_hitting_time(x0, eta, C, q, varrho if A is None else A)
 
 
+def capture_time_units(sigma0: float, n_kernels: int, q: int, varrho: float) -> float:
+    r"""The tensor-power lemma's hitting time of ``varrho``, ``x' = eta C x^(q-1)``, from the typical leading
+    initial correlation of a feature ``x_0 = sigma_0 E[max of n_kernels standard normals]``, in units of
+    ``1 / (eta C varrho^(q-2))``:
+
+    .. math::  \eta C \varrho^{q-2}\, t_\varrho = \frac{(\varrho/x_0)^{q-2} - 1}{q - 2}
+
+    (:func:`derivations.tensor_power.continuous_hitting_time`).  Its ratio between two settings is how a
+    pretraining budget scales with the init and the power when ``C varrho^(q-2)`` is comparable.
+    """
+    x0 = float(sigma0) * expected_max_gaussian(int(n_kernels))
+    q = int(q)
+    return ((float(varrho) / x0) ** (q - 2) - 1.0) / (q - 2)
+
+
 def mrp_hitting_time(x0, eta, k, q, varrho, mu, rho_w, theta, A=None):
     """MRP (pooled decoder, student teacher): hitting time with the effective power ``2q``."""
     C = growth_constant_mrp(k, q, varrho, mu, rho_w, theta)

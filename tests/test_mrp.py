@@ -168,3 +168,16 @@ def test_sl_dead_class_probability_matches_monte_carlo():
     assert abs(theory.sl_dead_class_probability(sigma0, m, k, q, T, t0) - mc) < 4e-3
     assert theory.sl_dead_class_probability(sigma0, m, k, q, 4 * T, t0) < theory.sl_dead_class_probability(
         sigma0, m, k, q, T, t0)
+
+
+def test_capture_time_units_is_the_lemma_hitting_time_in_units_of_the_threshold():
+    from derivations import tensor_power
+
+    for sigma0, km, q in ((0.03, 36, 3), (0.01, 40, 4), (0.02, 48, 5)):
+        x0 = sigma0 * theory.expected_max_gaussian(km)
+        eta, C = 0.7, 3.0
+        t = tensor_power.continuous_hitting_time(x0, eta, C, q, 0.1)
+        assert theory.capture_time_units(sigma0, km, q, 0.1) == pytest.approx(eta * C * 0.1 ** (q - 2) * t, rel=1e-12)
+    # a smaller init or a larger power starts slower
+    assert theory.capture_time_units(0.01, 40, 4, 0.1) > theory.capture_time_units(0.01, 40, 3, 0.1) > \
+        theory.capture_time_units(0.03, 40, 3, 0.1)
