@@ -929,6 +929,9 @@ def _law_plot(run, weights, title):
     return plot
 
 
+# 16 (was 8 / 10) after the property test drew a spectral setting (d = 9, r = 2, n = 15641, m = 6924) where the
+# 8 seeds' mean KS distance 0.0230 sat inside the band [0, 0.0305] with its interval [0.0151, 0.0309] astride the edge
+LAW_SEEDS = {"quick": 16, "full": 16}
 LAW_NOTE = ("one replicate = the two-sample KS distance between reps values of n*excess and limit_draws draws "
             "of the weighted chi-square limit (gamma = n/m); bound = the 95 % KS critical value "
             "1.358 sqrt((R+N)/(RN)), tolerance 0 (the critical value is the allowance); the negative control "
@@ -957,7 +960,7 @@ register(Claim(
                    f"enlarged just enough to sit {LAW_CONTROL_CRITICALS:g} critical values from the limit",
     alternative=_law_negative(_spectral_weights, factor=0.0),
     alternative_label="oracle law sigma^2 chi^2_r (pre-training free: gamma-term dropped)",
-    seeds={"quick": 8, "full": 10},
+    seeds=LAW_SEEDS,
     assumption="3a set-up of mest.spectral.mean_risk at n = m large enough that the finite-size distortion of the "
                "law is below the KS resolution (at n = m = 500 with 4000 repetitions the distance is 0.030 > 0.022, "
                "the law's tail is still distorted by higher-order eigenvector terms; from n = m = 1000 on it is "
@@ -981,7 +984,7 @@ register(Claim(
                    f"enlarged just enough to sit {LAW_CONTROL_CRITICALS:g} critical values from the limit",
     alternative=_law_negative(_factor_weights, factor=0.0),
     alternative_label="oracle law sigma^2 chi^2_r (pre-training free: gamma-term dropped)",
-    seeds={"quick": 8, "full": 10},
+    seeds=LAW_SEEDS,
     assumption="3b set-up of mest.factor.mean_risk; " + LAW_NOTE,
     measured_label="KS distance of n*excess to the limit law",
     plot=_law_plot(_linear_mc(_factor_task), _factor_weights, "3b factor model"),
