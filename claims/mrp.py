@@ -1110,7 +1110,9 @@ PIXEL_NO_MASK = _mrp_claim(
     finding="the plain auto-encoder captures nearly every feature too (0.96 [0.89, 1.0] of the features "
             "uncaptured at step 0, default root; coverage 1.0 in 2 pilot runs at another root; masked: 1.0): with a pooled representation and a shared linear decoder, reconstructing a "
             "sample's mean patch already needs a response to each of its features; masking is not what drives "
-            "feature capture here (docs/mrp_study.md)",
+            "feature capture here (docs/mrp_study.md). Open: explore drew P = 13, k = 7, eta_pix = 134 (the search "
+            "range 50-150) where pixel GD diverged at step 13, an error, not a verdict; the pixel step's stability "
+            "bound is not derived, so the regime does not yet exclude such steps",
     positive_control=lambda p: (0.8, 1.0),
     positive_label="corrected: without masks at least 4 features in 5 are still captured ([0.8, 1.0] +- 0.1)",
     seeds={"quick": 8, "full": 8},
