@@ -41,6 +41,23 @@ def test_power_law_exponent_recovers_the_recursion():
     assert np.isnan(experiments.power_law_exponent(np.array([0.01, 0.2, 0.3]), 0.05))
 
 
+def test_winner_is_the_first_unit_past_the_threshold_not_the_largest_at_the_end():
+    # unit 0 follows the q = 4 recursion and crosses 0.05 first; unit 1 starts larger, stalls, then
+    # overtakes it long after (a run trained past capture): the exponent belongs to unit 0
+    c = [2e-3]
+    while len(c) < 400:
+        c.append(min(c[-1] + 2000.0 * c[-1] ** 3, 1.0))
+    late = np.r_[np.full(300, 4e-3), np.linspace(4e-3, 2.0, 100)]
+    block = np.c_[c, late]
+    assert (np.array(c[:300]) > 0.05).any() and late[-1] > c[-1]
+    assert np.array_equal(experiments.winner_trajectory(block, 0.05), block[:, 0])
+    assert experiments.power_law_exponent(experiments.winner_trajectory(block, 0.05), 0.05) == pytest.approx(3, abs=1e-9)
+    corr = np.full((400, 4, 4), 1e-3)  # k = 2 classes, m = 2 kernels; class 1's own block is [2:4, 2:4]
+    corr[:, 2, 3], corr[:, 3, 2] = block[:, 0], block[:, 1]
+    assert experiments.class_exponents(corr, 2, 2, 0.05)[1] == pytest.approx(3, abs=1e-9)
+    assert np.array_equal(experiments.winner_trajectory(block[:30], 0.05), block[:30, 1])  # none crossed: the last step's largest
+
+
 def test_stop_at_multi_view_fit():
     rng = np.random.default_rng(4)
     cfg = data.DataConfig(k=3, P=10, d=24, mu=0.3, sigma_p=0.0, sigma_n=0.04)

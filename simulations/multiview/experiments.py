@@ -46,6 +46,26 @@ def power_law_exponent(c: np.ndarray, upto: float) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def winner_trajectory(block: np.ndarray, upto: float) -> np.ndarray:
+    """The correlation trajectory of the tensor-power winner among the columns of ``block`` (steps, units):
+    the unit that is largest at the first step any unit exceeds ``upto``, or at the last step when none does.
+
+    Taking the largest unit at the last step instead would pick, in a run trained long past capture, a unit
+    that overtook the winner after it saturated, whose early growth is not the recursion's.
+    """
+    above = (block > upto).any(axis=1)
+    t = int(above.argmax()) if above.any() else len(block) - 1
+    return block[:, int(block[t].argmax())]
+
+
+def class_exponents(corr: np.ndarray, k: int, m: int, upto: float) -> np.ndarray:
+    """Per class ``i``, :func:`power_law_exponent` of the winner (:func:`winner_trajectory`) among its
+    kernels' correlations with its own two views, ``corr[:, i m:(i + 1) m, 2i:2i + 2]``; ``corr`` has shape
+    (steps, k m, 2k)."""
+    return np.array([power_law_exponent(winner_trajectory(
+        corr[:, i * m:(i + 1) * m, 2 * i:2 * i + 2].reshape(len(corr), -1), upto), upto) for i in range(k)])
+
+
 def noise_patches(data: mvdata.Dataset) -> np.ndarray:
     """Mask of the patches that carry no feature (``z_p = 0``), shape (n, P)."""
     return ~np.any(data.z != 0, axis=2)
@@ -120,11 +140,7 @@ def sl_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test
     sv_ls = float(ok_s[cls_one & strong_is_learned].mean()) if (cls_one & strong_is_learned).any() else float("nan")
     sv_os = float(ok_s[cls_one & ~strong_is_learned].mean()) if (cls_one & ~strong_is_learned).any() else float("nan")
     # early phase: the winning (kernel, view) correlation of every class up to varrho / 2
-    exps = []
-    for i in range(k):
-        block = corr[:, i * m:(i + 1) * m, 2 * i:2 * i + 2].reshape(len(corr), -1)
-        exps.append(power_law_exponent(block[:, int(block[-1].argmax())], CAPTURE / 2))
-    exps = np.array(exps)
+    exps = class_exponents(corr, k, m, CAPTURE / 2)
     fitted_train, by_noise = fitted_and_by_noise(D, lambda X: mvtrain.azl_predict(X, run.W, k, net))
     need = D.single & one[D.y] & (D.strong != learned_view[D.y])
     return {"sv": float(ok_s.mean()), "mv": mv, "one_view": float(one.mean()),
