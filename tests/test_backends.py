@@ -190,3 +190,23 @@ def test_local_replicate_i_runs_on_process_i_mod_workers(local_pool):
     assert {index: rec["worker"]["pid"] for (_, index), rec in again.items()} == pids
     assert len(set(pids.values())) == local_pool.slots == 2
     assert all(pids[i] == pids[i % 2] for i in pids)
+
+
+def test_an_idle_local_process_takes_the_queued_replicates_of_a_busy_one():
+    """Replicates of unequal cost: while process 0 is busy, process 1 takes the replicates queued for it."""
+    import os
+
+    pool = LocalProcesses(2)
+    try:
+        pids = [pool.call(os.getpid, slot=s).result() for s in range(2)]
+        pool.call(time.sleep, 3.0, slot=0)  # process 0 is busy for 3 s; it holds replicates 0 and 2 behind that
+        params = planted.SLOW.regime.resolve("quick", {"delay": 0.05})
+        points = [(params, i) for i in range(0, 12, 2)]  # every replicate's home is process 0
+        records = runner.measure_points(planted.SLOW, points, backend=pool)
+        serial = runner.measure_points(planted.SLOW, points)
+        ran_on = {index: rec["worker"]["pid"] for (_, index), rec in records.items()}
+        assert pool.stolen >= 3 and sum(pid == pids[1] for pid in ran_on.values()) == pool.stolen
+        values = {k: r["value"] for k, r in records.items()}
+        assert all(np.isfinite(list(values.values()))) and values == {k: r["value"] for k, r in serial.items()}
+    finally:
+        pool.close()

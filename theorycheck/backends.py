@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -64,14 +66,22 @@ def _environ(values: dict):
 class LocalProcesses:
     """``workers`` spawned processes, each with one BLAS/OpenMP/Numba thread.
 
-    Replicate ``i`` of every claim runs on process ``i mod workers``: claims that share a simulation run
-    (a per-process cache keyed by the replicate's seed) find it in the process that computed it.  A spawned
-    child may import NumPy before any initialiser runs, so the single-thread variables are in this process's
-    environment while the pool lives (as Dask's nanny does for its workers), and every child inherits them
-    from its start.  The processes are started here, not at the first task.
+    Replicate ``i`` of every claim is queued for process ``i mod workers`` (its home): claims that share a
+    simulation run (a per-process cache keyed by the replicate's seed) find it in the process that computed
+    it.  A process that has been idle for ``steal_after`` seconds while another still has queued replicates
+    takes the last of them, so replicates of unequal cost do not leave one core idle while the other works
+    through its share; the delay lets a home process drain replicates it has cached (milliseconds each)
+    before they are stolen and recomputed.  Each process holds at most two handed-over tasks, the rest wait
+    in this process's queues.
+
+    A spawned child may import NumPy before any initialiser runs, so the single-thread variables are in this
+    process's environment while the pool lives (as Dask's nanny does for its workers), and every child
+    inherits them from its start.  The processes are started here, not at the first task.
     """
 
     name = "local processes"
+    steal_after = 0.2
+    handed_limit = 2
 
     def __init__(self, workers: int):
         self.slots = int(workers)
@@ -79,6 +89,14 @@ class LocalProcesses:
         self._env = _environ(SINGLE_THREAD_ENV)
         self._env.__enter__()
         self.pools = [self._start() for _ in range(self.slots)]
+        self._cond = threading.Condition()
+        self._queued: list[deque] = [deque() for _ in range(self.slots)]
+        self._handed = [0] * self.slots
+        self._idle_since = [time.monotonic()] * self.slots
+        self.stolen = 0
+        self._closed = False
+        self._dispatcher = threading.Thread(target=self._dispatch, name="theorycheck-dispatch", daemon=True)
+        self._dispatcher.start()
 
     @staticmethod
     def _start() -> ProcessPoolExecutor:
@@ -87,8 +105,9 @@ class LocalProcesses:
         return pool
 
     def call(self, fn, *args, slot: int = 0) -> Future:
-        """Run ``fn(*args)`` on process ``slot``.  When that process died, its executor is broken: what it
-        held fails (the store keeps what finished), and a new process runs this call."""
+        """Run ``fn(*args)`` on process ``slot`` now, outside the queues.  When that process died, its
+        executor is broken: what it held fails (the store keeps what finished), and a new process runs
+        this call."""
         try:
             return self.pools[slot].submit(fn, *args)
         except BrokenProcessPool:
@@ -97,10 +116,77 @@ class LocalProcesses:
             return self.pools[slot].submit(fn, *args)
 
     def submit(self, claim, params, root, index, stream: str = "measure") -> Future:
-        """Submit replicate ``index`` to process ``index mod workers``."""
-        return self.call(run_task, Task.of(claim, params, root, index, stream), slot=int(index) % self.slots)
+        """Queue replicate ``index`` for process ``index mod workers``."""
+        fut: Future = Future()
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the local process pool is closed")
+            self._queued[int(index) % self.slots].append((fut, Task.of(claim, params, root, index, stream)))
+            self._cond.notify()
+        return fut
+
+    def _next(self, slot: int, now: float):
+        """The next queued task for ``slot``: its own first, else the last of the longest other queue
+        once ``slot`` has idled ``steal_after`` seconds."""
+        if self._queued[slot]:
+            return self._queued[slot].popleft()
+        if self._handed[slot] == 0 and now - self._idle_since[slot] >= self.steal_after:
+            victim = max(range(self.slots), key=lambda s: len(self._queued[s]))
+            if self._queued[victim]:
+                self.stolen += 1
+                return self._queued[victim].pop()
+        return None
+
+    def _dispatch(self) -> None:
+        while True:
+            launches = []
+            with self._cond:
+                now = time.monotonic()
+                for slot in range(self.slots):
+                    while self._handed[slot] < self.handed_limit:
+                        item = self._next(slot, now)
+                        if item is None:
+                            break
+                        if item[0].set_running_or_notify_cancel():  # False: the caller cancelled it
+                            self._handed[slot] += 1
+                            launches.append((slot, *item))
+                if not launches:
+                    if self._closed:
+                        return
+                    self._cond.wait(timeout=self.steal_after / 4 if any(self._queued) else None)
+                    continue
+            for slot, fut, task in launches:
+                self._launch(slot, fut, task)
+
+    def _launch(self, slot: int, fut: Future, task: Task) -> None:
+        try:
+            inner = self.call(run_task, task, slot=slot)
+        except Exception as exc:  # the pool is shutting down
+            self._finished(slot, fut, None, exc)
+            return
+        inner.add_done_callback(lambda done: self._finished(slot, fut, done))
+
+    def _finished(self, slot: int, fut: Future, done: Future | None, exc: BaseException | None = None) -> None:
+        if done is not None:
+            exc = done.exception() if not done.cancelled() else RuntimeError("the worker cancelled the task")
+        if exc is None:
+            fut.set_result(done.result())
+        else:
+            fut.set_exception(exc)
+        with self._cond:
+            self._handed[slot] -= 1
+            if self._handed[slot] == 0:
+                self._idle_since[slot] = time.monotonic()
+            self._cond.notify()
 
     def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            for queue in self._queued:
+                while queue:
+                    queue.popleft()[0].cancel()
+            self._cond.notify()
+        self._dispatcher.join()
         try:
             for pool in self.pools:
                 pool.shutdown(wait=True, cancel_futures=True)
