@@ -18,6 +18,7 @@ from theorycheck.cli import main
 from theorycheck.figures import comparison_figure, save, standardise, band_edges
 from theorycheck.figures.render import write_summaries
 from theorycheck.runner import DEFAULT_ROOT, verify_claim
+from theorycheck.testing import computed_row
 from theorycheck.verdict import decide
 
 CLAIMS = registry.all_claims()
@@ -26,12 +27,14 @@ SEEDS = 2
 
 
 @pytest.fixture(scope="module")
-def rows():
-    """One small verify row per registered claim (quick tier, two replicates and two calibration runs)."""
+def rows(pool2):
+    """A verify row per registered claim: the battery's quick row when this session has computed it, else a
+    small one (quick tier, two replicates and two calibration runs)."""
     out = {}
     for c in CLAIMS:
-        out[c.id] = verify_claim(c, c.regime.resolve("quick"), SEEDS, DEFAULT_ROOT, progress=False, tier="quick",
-                                 calibration_seeds=SEEDS if c.calibrate is not None else None)
+        out[c.id] = computed_row(c.id) or verify_claim(
+            c, c.regime.resolve("quick"), SEEDS, DEFAULT_ROOT, backend=pool2, progress=False, tier="quick",
+            calibration_seeds=SEEDS if c.calibrate is not None else None)
     return out
 
 

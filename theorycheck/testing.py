@@ -70,6 +70,11 @@ def quick_row(claim: Claim, tier: str = "quick", backend=None) -> dict:
     return _ROWS[key]
 
 
+def computed_row(claim_id: str, tier: str = "quick") -> dict | None:
+    """The row :func:`quick_row` has already computed in this process, or ``None``."""
+    return _ROWS.get((claim_id, tier))
+
+
 def _fastest(row: dict) -> int:
     times = row["replicate_elapsed_s"]
     return min(range(len(times)), key=lambda i: times[i])
