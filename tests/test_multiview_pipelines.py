@@ -52,9 +52,10 @@ def test_winner_is_the_first_unit_past_the_threshold_not_the_largest_at_the_end(
     assert (np.array(c[:300]) > 0.05).any() and late[-1] > c[-1]
     assert np.array_equal(experiments.winner_trajectory(block, 0.05), block[:, 0])
     assert experiments.power_law_exponent(experiments.winner_trajectory(block, 0.05), 0.05) == pytest.approx(3, abs=1e-9)
-    corr = np.full((400, 4, 4), 1e-3)  # k = 2 classes, m = 2 kernels; class 1's own block is [2:4, 2:4]
-    corr[:, 2, 3], corr[:, 3, 2] = block[:, 0], block[:, 1]
-    assert experiments.class_exponents(corr, 2, 2, 0.05)[1] == pytest.approx(3, abs=1e-9)
+    corr = np.full((400, 6, 4), 1e-3)  # k = 2 classes, m = 3 kernels; class 1's own block is [3:6, 2:4]
+    corr[:, 4, 3], corr[:, 5, 2] = block[:, 0], block[:, 1]
+    corr[:, 1, 3] = 3.0 * block[:, 0]  # another class's kernel: not class 1's unit
+    assert experiments.class_exponents(corr, 2, 3, 0.05)[1] == pytest.approx(3, abs=1e-9)
     assert np.array_equal(experiments.winner_trajectory(block[:30], 0.05), block[:30, 1])  # none crossed: the last step's largest
 
 

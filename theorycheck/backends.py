@@ -71,8 +71,9 @@ class LocalProcesses:
     it.  A process that has been idle for ``steal_after`` seconds while another still has queued replicates
     takes the last of them, so replicates of unequal cost do not leave one core idle while the other works
     through its share; the delay lets a home process drain replicates it has cached (milliseconds each)
-    before they are stolen and recomputed.  Each process holds at most two handed-over tasks, the rest wait
-    in this process's queues.
+    before they are stolen and recomputed.  A stolen replicate's home becomes the thief, which now holds its
+    run, for every later claim.  Each process holds one handed-over task at a time; the rest wait in this
+    process's queues, where they can still be taken.
 
     A spawned child may import NumPy before any initialiser runs, so the single-thread variables are in this
     process's environment while the pool lives (as Dask's nanny does for its workers), and every child
@@ -81,7 +82,6 @@ class LocalProcesses:
 
     name = "local processes"
     steal_after = 0.2
-    handed_limit = 2
 
     def __init__(self, workers: int):
         self.slots = int(workers)
@@ -93,6 +93,8 @@ class LocalProcesses:
         self._queued: list[deque] = [deque() for _ in range(self.slots)]
         self._handed = [0] * self.slots
         self._idle_since = [time.monotonic()] * self.slots
+        self._homes: dict[tuple, int] = {}   # (root, index, stream) -> the process that holds its run
+        self._restart_lock = threading.Lock()
         self.stolen = 0
         self._closed = False
         self._dispatcher = threading.Thread(target=self._dispatch, name="theorycheck-dispatch", daemon=True)
@@ -108,20 +110,25 @@ class LocalProcesses:
         """Run ``fn(*args)`` on process ``slot`` now, outside the queues.  When that process died, its
         executor is broken: what it held fails (the store keeps what finished), and a new process runs
         this call."""
+        pool = self.pools[slot]
         try:
-            return self.pools[slot].submit(fn, *args)
+            return pool.submit(fn, *args)
         except BrokenProcessPool:
-            self.pools[slot].shutdown(wait=False, cancel_futures=True)
-            self.pools[slot] = self._start()
+            with self._restart_lock:
+                if self.pools[slot] is pool:  # not yet restarted by another thread
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self.pools[slot] = self._start()
             return self.pools[slot].submit(fn, *args)
 
     def submit(self, claim, params, root, index, stream: str = "measure") -> Future:
-        """Queue replicate ``index`` for process ``index mod workers``."""
+        """Queue replicate ``index`` for its home process (``index mod workers`` unless it was stolen)."""
         fut: Future = Future()
+        seed = (int(root), int(index), stream)
         with self._cond:
-            if self._closed:
+            if self._closed or not self._dispatcher.is_alive():
                 raise RuntimeError("the local process pool is closed")
-            self._queued[int(index) % self.slots].append((fut, Task.of(claim, params, root, index, stream)))
+            home = self._homes.get(seed, int(index) % self.slots)
+            self._queued[home].append((fut, Task.of(claim, params, root, index, stream), seed))
             self._cond.notify()
         return fut
 
@@ -134,22 +141,37 @@ class LocalProcesses:
             victim = max(range(self.slots), key=lambda s: len(self._queued[s]))
             if self._queued[victim]:
                 self.stolen += 1
-                return self._queued[victim].pop()
+                item = self._queued[victim].pop()
+                self._homes[item[2]] = slot
+                return item
         return None
 
     def _dispatch(self) -> None:
+        try:
+            self._dispatch_loop()
+        except BaseException as exc:  # never leave a caller waiting on a queue nobody serves
+            with self._cond:
+                self._closed = True
+                for queue in self._queued:
+                    while queue:
+                        fut = queue.popleft()[0]
+                        if fut.set_running_or_notify_cancel():
+                            fut.set_exception(RuntimeError(f"the dispatcher of the local processes failed: {exc!r}"))
+            raise
+
+    def _dispatch_loop(self) -> None:
         while True:
             launches = []
             with self._cond:
                 now = time.monotonic()
                 for slot in range(self.slots):
-                    while self._handed[slot] < self.handed_limit:
+                    while self._handed[slot] == 0:
                         item = self._next(slot, now)
                         if item is None:
                             break
                         if item[0].set_running_or_notify_cancel():  # False: the caller cancelled it
                             self._handed[slot] += 1
-                            launches.append((slot, *item))
+                            launches.append((slot, item[0], item[1]))
                 if not launches:
                     if self._closed:
                         return
@@ -184,7 +206,9 @@ class LocalProcesses:
             self._closed = True
             for queue in self._queued:
                 while queue:
-                    queue.popleft()[0].cancel()
+                    fut = queue.popleft()[0]
+                    fut.cancel()
+                    fut.set_running_or_notify_cancel()  # wakes whoever waits on it
             self._cond.notify()
         self._dispatcher.join()
         try:
