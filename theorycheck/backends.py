@@ -91,7 +91,7 @@ class LocalProcesses:
         self.pools = [self._start() for _ in range(self.slots)]
         self._cond = threading.Condition()
         self._queued: list[deque] = [deque() for _ in range(self.slots)]
-        self._handed = [0] * self.slots
+        self._busy = [False] * self.slots   # a process holds at most one handed-over task
         self._idle_since = [time.monotonic()] * self.slots
         self._homes: dict[tuple, int] = {}   # (root, index, stream) -> the process that holds its run
         self._restart_lock = threading.Lock()
@@ -137,7 +137,7 @@ class LocalProcesses:
         once ``slot`` has idled ``steal_after`` seconds."""
         if self._queued[slot]:
             return self._queued[slot].popleft()
-        if self._handed[slot] == 0 and now - self._idle_since[slot] >= self.steal_after:
+        if not self._busy[slot] and now - self._idle_since[slot] >= self.steal_after:
             victim = max(range(self.slots), key=lambda s: len(self._queued[s]))
             if self._queued[victim]:
                 self.stolen += 1
@@ -152,12 +152,19 @@ class LocalProcesses:
         except BaseException as exc:  # never leave a caller waiting on a queue nobody serves
             with self._cond:
                 self._closed = True
-                for queue in self._queued:
-                    while queue:
-                        fut = queue.popleft()[0]
-                        if fut.set_running_or_notify_cancel():
-                            fut.set_exception(RuntimeError(f"the dispatcher of the local processes failed: {exc!r}"))
+                self._drain(RuntimeError(f"the dispatcher of the local processes failed: {exc!r}"))
             raise
+
+    def _drain(self, exc: BaseException | None = None) -> None:
+        """Empty the queues (the lock held): fail every queued replicate with ``exc``, or cancel it, and wake
+        whoever waits on it."""
+        for queue in self._queued:
+            while queue:
+                fut = queue.popleft()[0]
+                if exc is None:
+                    fut.cancel()
+                if fut.set_running_or_notify_cancel():
+                    fut.set_exception(exc)
 
     def _dispatch_loop(self) -> None:
         while True:
@@ -165,12 +172,12 @@ class LocalProcesses:
             with self._cond:
                 now = time.monotonic()
                 for slot in range(self.slots):
-                    while self._handed[slot] == 0:
+                    while not self._busy[slot]:
                         item = self._next(slot, now)
                         if item is None:
                             break
                         if item[0].set_running_or_notify_cancel():  # False: the caller cancelled it
-                            self._handed[slot] += 1
+                            self._busy[slot] = True
                             launches.append((slot, item[0], item[1]))
                 if not launches:
                     if self._closed:
@@ -196,19 +203,14 @@ class LocalProcesses:
         else:
             fut.set_exception(exc)
         with self._cond:
-            self._handed[slot] -= 1
-            if self._handed[slot] == 0:
-                self._idle_since[slot] = time.monotonic()
+            self._busy[slot] = False
+            self._idle_since[slot] = time.monotonic()
             self._cond.notify()
 
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            for queue in self._queued:
-                while queue:
-                    fut = queue.popleft()[0]
-                    fut.cancel()
-                    fut.set_running_or_notify_cancel()  # wakes whoever waits on it
+            self._drain()
             self._cond.notify()
         self._dispatcher.join()
         try:
