@@ -45,7 +45,7 @@ from simulations.multiview import data as mvdata
 from simulations.multiview import experiments as mvexp
 from simulations.multiview import pixel as mvpixel
 from simulations.multiview import train as mvtrain
-from theorycheck import (Claim, Constraint, Param, Regime, Tolerance, register, register_bench,
+from theorycheck import (Claim, Constraint, Ladder, Param, Regime, Tolerance, Window, register, register_bench,
                          replicate_identity)
 
 SOURCE_AZL = ("Allen-Zhu & Li 2020 (arXiv 2012.09816) Thm 1 via Pan-Zhou-Yan 2023 (arXiv 2206.03826); "
@@ -757,6 +757,51 @@ POWER_METHOD = _sl_claim(
                      "classes, so that replicate gave 2.78 and the claim 4.88 [4.58, 5.18], inconclusive; with "
                      "the stated winner the six classes with a fit give 5.00-5.03 and the claim 5.02 "
                      "[5.016, 5.024].")
+
+
+# ------------------------------------------------------------------ AZL's winner-take-all as a limit in k
+def polylog_kernels(k: int) -> int:
+    """AZL's m = polylog(k) kernels per class: ``round(2.4 + 2 ln k)`` (6 at k = 6, 8 at k = 20, 10 at k = 40)."""
+    return int(round(2.4 + 2 * np.log(k)))
+
+
+def coscale_k(p) -> dict:
+    """The parameters AZL let grow with ``k``: ``m = polylog_kernels(k)``, ``N = 50 k`` samples (one single-view
+    sample per class at mu = 0.02); ``d``, ``P``, ``sigma0``, ``eta`` stay at the tier's."""
+    return dict(p, m=polylog_kernels(p["k"]), N=50 * int(p["k"]))
+
+
+F2_LIMIT_KS = {"quick": (6, 8, 10), "full": (10, 14, 20, 28, 40)}
+
+
+def _two_view_fraction(p, rng):
+    """f_2 of one SL run, with the run's single-view accuracy, multi-view accuracy, f_0, the one-view fraction,
+    its stop step and its test error over mu (C1, C3, C5 along the ladder)."""
+    o = run_sl(p, rng)
+    err = p["mu"] * (1 - o["sv"]) + (1 - p["mu"]) * (1 - o["mv"])
+    return {"value": float(o["f2"]), **_sl_extras(o), "error_over_mu": float(err / p["mu"])}
+
+
+TWO_VIEW_FRACTION_LIMIT = register(Claim(
+    id="mrp.sl.two_view_fraction_limit",
+    source=SOURCE_AZL + " [ours: C1 as a limit in k]",
+    statement="AZL's winner-take-all as k grows (m = round(2.4 + 2 ln k) kernels per class, N = 50 k): the "
+              "fraction f_2 of classes whose network learned both views falls with k, i.e. the log-log slope of "
+              "the seed-mean f_2 against k over the window is negative (AZL: f_2 -> 0).",
+    kind="limit", regime=sl_regime(k={"high": 48}),
+    predict=lambda p: 0.0, measure=_two_view_fraction, tolerance=0.0, comparison="below",
+    tolerance_reason="0: a sign; the bootstrap interval over seeds carries the sampling error",
+    negative_control=lambda p: 0.0, negative_comparison="above",
+    negative_label="f_2 does not fall with k (slope >= 0)",
+    seeds={"quick": 8, "full": 8}, tiers=("full",),
+    tiers_reason="k <= 10 is below the sizes where AZL's statement could show (f_2 ~ 0.2 at k = 6-20)",
+    ladder=Ladder("k", F2_LIMIT_KS, model="loglog_slope", window=Window(largest=4), scale_label="k (classes)",
+                  coscale=coscale_k, coscale_label="m = round(2.4 + 2 ln k) kernels per class, N = 50 k samples"),
+    assumption=DATA_ASSUMPTION + SL_ASSUMPTION + " Along the ladder m and N grow with k (m = 7, 8, 8, 9, 10 and "
+               "N = 500-2000 at k = 10-40); d = 256, P = 36, sigma_0, eta and T = 4000 stay. Each replicate "
+               "also reports SL single-view accuracy (C3), the one-view fraction (C1) and test error / mu (C5, "
+               "mu = 0.02).",
+    measured_label="log-log slope of the two-view fraction f_2 against k"))
 
 
 def _ensemble_measure(p, rng):

@@ -137,6 +137,9 @@ class Claim:
         Tolerance of the corrected statement (default: the claim's).
     positive_comparison : {"within", "below", "above"}, optional
         Band shape of the corrected statement (default: the claim's).
+    negative_comparison : {"within", "below", "above"}, optional
+        Band shape of the negative control (default: the claim's), for a one-sided claim whose nearest
+        alternative is the other side, e.g. "the slope is negative" against "the slope is not negative".
     alternative : callable, optional
         The competing theory's prediction (same signature as ``predict``), e.g. the prior bound's rate, kept
         beside the near-miss negative control; it is judged like the negative control and must be refuted.
@@ -169,6 +172,13 @@ class Claim:
         Required for (and only for) ``kind="limit"``: the size parameter, its sizes per tier, the
         finite-size model and the window, fixed before the data; the verdict is on the extrapolated limit
         and its bootstrap interval over seeds (:mod:`theorycheck.limit`).  ``seeds`` are per size.
+    tiers : tuple of str
+        The tiers at which the claim is judged (default both).  A claim that cannot be decisive at the quick
+        tier's sizes (a limit whose regime starts past them) is judged at the full tier only: ``verify`` skips
+        it at the other tiers and refuses it when it is named there; the conformance battery judges it at its
+        first tier (:attr:`home_tier`).
+    tiers_reason : str
+        Why the claim is not judged at every tier (required when ``tiers`` leaves one out).
     """
 
     id: str
@@ -198,6 +208,7 @@ class Claim:
     positive_label: str = ""
     positive_tolerance: Tolerance | float | None = None
     positive_comparison: str | None = None
+    negative_comparison: str | None = None
     alternative: Callable | None = None
     alternative_label: str = ""
     interval: str = "student_t"
@@ -208,6 +219,8 @@ class Claim:
     calibration_label: str = ""
     reported_extras: tuple = ()
     ladder: Any = None
+    tiers: tuple = TIERS
+    tiers_reason: str = ""
 
     def __post_init__(self):
         if not _ID.match(self.id):
@@ -247,6 +260,11 @@ class Claim:
             raise ValueError(f"{self.id}: kind='limit' goes with a ladder (theorycheck.limit.Ladder), and only then")
         if self.ladder is not None:
             self._check_ladder()
+        if isinstance(self.tiers, str) or not self.tiers or not set(self.tiers) <= set(TIERS):
+            raise ValueError(f"{self.id}: tiers must be a non-empty tuple of tiers from {TIERS}, got {self.tiers!r}")
+        self.tiers = tuple(t for t in TIERS if t in self.tiers)
+        if self.tiers != TIERS and not self.tiers_reason:
+            raise ValueError(f"{self.id}: a claim judged only at {self.tiers} must say why (tiers_reason)")
         if self.curve is not None and not isinstance(self.curve, Curve):
             raise ValueError(f"{self.id}: curve must be a theorycheck.claim.Curve (axis labels of the points x, y)")
         if self.alternative is not None and not self.alternative_label:
@@ -259,6 +277,8 @@ class Claim:
             self.positive_tolerance = Tolerance(float(self.positive_tolerance))
         if self.positive_comparison is not None and self.positive_comparison not in COMPARISONS:
             raise ValueError(f"{self.id}: positive_comparison must be one of {COMPARISONS}")
+        if self.negative_comparison is not None and self.negative_comparison not in COMPARISONS:
+            raise ValueError(f"{self.id}: negative_comparison must be one of {COMPARISONS}")
         for tier in TIERS:
             if int(self.seeds.get(tier, 0)) < 1:
                 raise ValueError(f"{self.id}: seeds[{tier!r}] must be a positive integer")
@@ -279,6 +299,15 @@ class Claim:
             raise ValueError(f"{self.id}: a limit claim takes neither calibration runs nor an event")
 
     # ------------------------------------------------------------------ per tier
+    @property
+    def home_tier(self) -> str:
+        """The first tier at which the claim is judged (the quick tier unless it runs at the full only)."""
+        return self.tiers[0]
+
+    def runs_at(self, tier: str) -> bool:
+        """Whether the claim is judged at ``tier``."""
+        return tier in self.tiers
+
     def expected_for(self, tier: str = "quick") -> str:
         """The verdict the project stands behind at ``tier``."""
         return self.expected_by_tier[tier]
@@ -328,7 +357,8 @@ class Claim:
             "negative_control": self.negative_label, "positive_control": self.positive_label or None,
             "alternative": self.alternative_label or None,
             "calibration": self.calibration_label or None, "event": self.event_label or None,
-            "seeds": dict(self.seeds), "ladder": None if self.ladder is None else self.ladder.describe(),
+            "seeds": dict(self.seeds), "tiers": list(self.tiers), "tiers_reason": self.tiers_reason or None,
+            "ladder": None if self.ladder is None else self.ladder.describe(),
             "curve": None if self.curve is None else {"x": self.curve.x_label, "y": self.curve.y_label,
                                                       "log": self.curve.log},
             "params": {p.name: {"quick": p.quick, "full": p.full, "allowed": p.allowed(), "doc": p.doc}

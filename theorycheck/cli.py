@@ -249,8 +249,10 @@ def cmd_verify(args) -> int:
     if args.out:
         paths.check_output_dir(args.out, "--out")
     paths.check_scheduler(args.scheduler)
-    claims = registry.select(args.claims)
+    claims, skipped = registry.select_at_tier(args.claims, args.tier)
     _warn_broken()
+    if skipped:
+        print(registry.skipped_note(skipped, args.tier), file=sys.stderr)
     texts = parse_assignments(args.set)
     plans = []
     for c in claims:

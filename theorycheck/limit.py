@@ -117,6 +117,12 @@ class Ladder:
         The scale's name on the figure's axis.
     n_boot : int
         Bootstrap draws.
+    coscale : callable, optional
+        ``coscale(params) -> params``: the other parameters a theorem lets grow with the size (AZL's
+        ``m = polylog k`` kernels per class, ``N = poly(k)`` samples), applied to every rung after the size is
+        set; each rung, co-scaled, must lie in the regime.
+    coscale_label : str
+        What ``coscale`` sets (required with it).
     """
 
     size: str
@@ -128,6 +134,8 @@ class Ladder:
     scale: Callable[[Mapping[str, Any]], float] | None = None
     scale_label: str = ""
     n_boot: int = 2000
+    coscale: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    coscale_label: str = ""
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -138,6 +146,8 @@ class Ladder:
         if self.model == "power" and self.alpha is not None:
             if not (float(self.alpha) > 0) or not self.alpha_reason:
                 raise ValueError("a fixed alpha must be positive and carry its reason (alpha_reason)")
+        if self.coscale is not None and not self.coscale_label:
+            raise ValueError("a co-scaling rule needs its label (coscale_label: what grows with the size)")
         if int(self.n_boot) < 200:
             raise ValueError("the bootstrap needs at least 200 draws")
 
@@ -149,13 +159,15 @@ class Ladder:
         return s
 
     def rungs(self, params: Mapping[str, Any], tier: str) -> list[dict]:
-        """The parameter dicts of the ladder at ``tier``: ``params`` with the size set to each rung."""
-        return [dict(params, **{self.size: v}) for v in self.sizes[tier]]
+        """The parameter dicts of the ladder at ``tier``: ``params`` with the size set to each rung (and the
+        co-scaled parameters set from it)."""
+        out = [dict(params, **{self.size: v}) for v in self.sizes[tier]]
+        return out if self.coscale is None else [dict(self.coscale(p)) for p in out]
 
     def describe(self) -> dict:
         return {"size": self.size, "sizes": {t: list(v) for t, v in self.sizes.items()}, "model": self.model,
                 "alpha": self.alpha, "alpha_reason": self.alpha_reason, "window": self.window.describe(),
-                "scale": self.scale_label or self.size}
+                "scale": self.scale_label or self.size, "coscale": self.coscale_label or None}
 
 
 # ------------------------------------------------------------------------------------------ fitting
@@ -266,6 +278,10 @@ def bootstrap(s: Sequence[float], values, model: str = "power", alpha: float | N
     rng = np.random.default_rng(0) if rng is None else rng
     idx = rng.integers(0, v.shape[1], size=(int(n_boot), v.shape[1]))
     means = v[:, idx].mean(axis=2).T                    # (B, G)
+    if model == "loglog_slope":
+        # a draw whose mean is 0 at a rung (every drawn seed measured 0) has an unbounded slope of that
+        # sign; the smallest positive float stands in for 0, so the draw lands at the far end of the interval
+        means = np.maximum(means, np.finfo(float).tiny)
     draws = fit(s, means, model, alpha)["limit"]
     a = (1 - level) / 2
     return dict(point, ci_low=float(np.quantile(draws, a)), ci_high=float(np.quantile(draws, 1 - a)))

@@ -33,10 +33,14 @@ def _expected(c) -> str:
     parts = []
     for tier in ("quick", "full"):
         exp = c.expected_for(tier)
-        if exp == "verified":
+        if not c.runs_at(tier):
+            parts.append(f"{tier}: not judged: {_cell(c.tiers_reason)}")
+        elif exp == "verified":
             parts.append(f"{tier}: verified")
         else:
             parts.append(f"{tier}: **{exp}**: {_cell(c.finding_for(tier))}")
+    if len(c.tiers) < 2:
+        return "<br>".join(parts)
     if c.expected_for("quick") == c.expected_for("full") == "verified":
         return "verified"
     if c.finding_for("quick") == c.finding_for("full") and c.expected_for("quick") == c.expected_for("full"):

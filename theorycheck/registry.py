@@ -146,6 +146,32 @@ def select(patterns: list[str] | None) -> list[Claim]:
     return list(chosen.values())
 
 
+def select_at_tier(patterns: list[str] | None, tier: str) -> tuple[list[Claim], list[Claim]]:
+    """:func:`select`, split into the claims judged at ``tier`` and those skipped there (``Claim.tiers``).
+
+    A claim named by its full id that is not judged at ``tier`` is bad input, as is a selection of which no
+    claim is judged at ``tier``.
+    """
+    chosen = select(patterns)
+    named = set(patterns or ())
+    for c in chosen:
+        if c.id in named and not c.runs_at(tier):
+            raise RegimeError(f"{c.id} is judged only at the {' and '.join(c.tiers)} tier (--tier {c.home_tier}), "
+                              f"not at {tier}: {c.tiers_reason}")
+    run = [c for c in chosen if c.runs_at(tier)]
+    if not run:
+        raise RegimeError(f"no selected claim is judged at the {tier} tier; --tier {chosen[0].home_tier} runs them")
+    return run, [c for c in chosen if not c.runs_at(tier)]
+
+
+def skipped_note(skipped: list[Claim], tier: str) -> str:
+    """The one line naming the selected claims that are not judged at ``tier`` (empty when none)."""
+    if not skipped:
+        return ""
+    ids = ", ".join(f"{c.id} (judged at {'/'.join(c.tiers)})" for c in skipped)
+    return f"theorycheck: not judged at the {tier} tier, skipped: {ids}"
+
+
 def benches() -> dict[str, Callable]:
     load_plugins()
     return dict(sorted(_BENCHES.items()))

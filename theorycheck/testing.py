@@ -19,7 +19,8 @@ The checks (:data:`CHECKS`), in the order they run for a claim:
                                  from each other, and a fresh worker process that never measured the claim
                                  computes the same prediction as the verified run did after measuring;
 ``verdicts_as_expected``         the quick tier's verdict is the claim's expectation, its negative control
-                                 (and competing theory) refuted, its positive control verified;
+                                 (and competing theory) refuted, its positive control verified (not for a
+                                 claim judged only at the full tier: ``test_full_tier`` judges it there);
 ``reproducible_from_generator``  a replicate rerun from its seed gives the same value and extras;
 ``no_hidden_global_state``       a replicate run right after another claim's gives the same value;
 ``runs_in_worker_process``       a replicate run in a spawned worker process gives the same value;
@@ -30,7 +31,8 @@ The checks (:data:`CHECKS`), in the order they run for a claim:
 ``derivation_self_checks``       every ``check_*`` function of the derivation modules the claim imports
                                  returns only zeros (or True).
 
-The quick-tier run of a claim is computed once per process (:func:`quick_row`) and shared by the checks that
+The quick-tier run of a claim (also of a claim judged only at the full tier, ``Claim.tiers``: reruns, worker
+processes and JSON do not depend on the tier) is computed once per process (:func:`quick_row`) and shared by the checks that
 need it; the checks that rerun a replicate rerun the fastest one.  :data:`LIGHT_CHECKS` cost at most about one
 replicate per claim; :data:`HEAVY_CHECKS` more (a suite may put them behind a marker).
 """
@@ -57,7 +59,8 @@ _row_workers: int | None = None
 # ------------------------------------------------------------------------------------------ shared runs
 def quick_row(claim: Claim, tier: str = "quick", backend=None) -> dict:
     """The result row of ``claim`` at ``tier`` (its defaults and seeds, the default root), computed once per
-    process (on ``backend``; by default on the pool of the running battery's ``workers``, else in-process)."""
+    process (on ``backend``; by default on the pool of the running battery's ``workers``, else in-process).
+    A claim judged only at the full tier runs at the quick tier too (its verdict there is not judged)."""
     from .runner import DEFAULT_ROOT, verify_claim
 
     key = (claim.id, tier)
@@ -154,11 +157,13 @@ def check_prediction_pre_registered(claim: Claim) -> None:
         params = claim.regime.resolve("quick")
         fresh = _worker().call(_fresh_prediction, claim.id, claim_modules(claim), params)
         here = {}
+        same_band = (claim.negative_comparison or claim.comparison) == claim.comparison
         for tier in TIERS:
             at = claim.regime.resolve(tier)
             here[tier] = claim.prediction(at)
             pred = _finite_prediction(here[tier], f"{claim.id}: prediction at {tier}")
-            assert _finite_prediction(claim.control(at), f"{claim.id}: negative control") != pred, (
+            control = _finite_prediction(claim.control(at), f"{claim.id}: negative control")
+            assert control != pred or not same_band, (
                 f"{claim.id}: the negative control predicts what the claim predicts at the {tier} tier")
             if claim.positive_control is not None:
                 assert _finite_prediction(claim.corrected(at), f"{claim.id}: positive control") != pred
@@ -386,6 +391,8 @@ def applies(claim: Claim, check: str) -> bool:
     """Whether a named check means something for ``claim``."""
     if check == "plot_runs":
         return claim.plot is not None
+    if check == "verdicts_as_expected":
+        return claim.runs_at("quick")
     if check == "derivation_self_checks":
         return bool(derivation_self_checks(claim))
     return True

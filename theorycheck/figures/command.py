@@ -66,7 +66,9 @@ def run_cli(args) -> int:
     from ..runner import DEFAULT_ROOT, verify_claim
     from .render import write_claim_figure, write_summaries
 
-    claims = registry.select(args.claims)
+    claims, skipped = registry.select_at_tier(args.claims, args.tier)
+    if skipped:
+        print(registry.skipped_note(skipped, args.tier), file=sys.stderr)
     plans = _plans(claims, parse_assignments(args.set), args.tier)
     out, is_file = _target(args, claims)
     store = None
