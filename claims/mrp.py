@@ -772,6 +772,11 @@ def coscale_k(p) -> dict:
 
 
 F2_LIMIT_KS = {"quick": (6, 8, 10), "full": (10, 14, 20, 28, 40)}
+# the SL regime up to k = 48, with search ranges whose every rung (k <= 40, co-scaled) keeps AZL's assumptions
+# (d >= 2k + 8, no feature near capture at step 0 with 10 kernels per class, a resolved polynomial phase, a dead
+# class unlikely within T), checked at the corners of the box of sigma0, eta, T, mu, rho_w and s
+F2_LIMIT_REGIME = sl_regime(k={"high": 48}, d={"search": (96, 256)}, sigma0={"search": (0.0105, 0.012)},
+                            T={"search": (3000, 4000)}, eta={"search": (7.0, 8.0)}, q={"search": (6, 6)})
 
 
 def _two_view_fraction(p, rng):
@@ -788,7 +793,7 @@ TWO_VIEW_FRACTION_LIMIT = register(Claim(
     statement="AZL's winner-take-all as k grows (m = round(2.4 + 2 ln k) kernels per class, N = 50 k): the "
               "fraction f_2 of classes whose network learned both views falls with k, i.e. the log-log slope of "
               "the seed-mean f_2 against k over the window is negative (AZL: f_2 -> 0).",
-    kind="limit", regime=sl_regime(k={"high": 48}),
+    kind="limit", regime=F2_LIMIT_REGIME,
     predict=lambda p: 0.0, measure=_two_view_fraction, tolerance=0.0, comparison="below",
     tolerance_reason="0: a sign; the bootstrap interval over seeds carries the sampling error",
     negative_control=lambda p: 0.0, negative_comparison="above",
