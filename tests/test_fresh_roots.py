@@ -15,7 +15,8 @@ from theorycheck.runner import DEFAULT_ROOT, verify_claim
 from test_claims_battery import assert_row_as_expected
 
 FRESH_ROOTS = (7, 31337, 2718281)
-CLAIMS = registry.all_claims()
+# a claim judged at the full tier only (Claim.tiers) records its fresh roots in its own comments
+CLAIMS = [claim for claim in registry.all_claims() if claim.runs_at("quick")]
 
 
 def test_fresh_roots_are_fresh():

@@ -137,9 +137,6 @@ class Claim:
         Tolerance of the corrected statement (default: the claim's).
     positive_comparison : {"within", "below", "above"}, optional
         Band shape of the corrected statement (default: the claim's).
-    negative_comparison : {"within", "below", "above"}, optional
-        Band shape of the negative control (default: the claim's), for a one-sided claim whose nearest
-        alternative is the other side, e.g. "the slope is negative" against "the slope is not negative".
     alternative : callable, optional
         The competing theory's prediction (same signature as ``predict``), e.g. the prior bound's rate, kept
         beside the near-miss negative control; it is judged like the negative control and must be refuted.
@@ -208,7 +205,6 @@ class Claim:
     positive_label: str = ""
     positive_tolerance: Tolerance | float | None = None
     positive_comparison: str | None = None
-    negative_comparison: str | None = None
     alternative: Callable | None = None
     alternative_label: str = ""
     interval: str = "student_t"
@@ -277,8 +273,6 @@ class Claim:
             self.positive_tolerance = Tolerance(float(self.positive_tolerance))
         if self.positive_comparison is not None and self.positive_comparison not in COMPARISONS:
             raise ValueError(f"{self.id}: positive_comparison must be one of {COMPARISONS}")
-        if self.negative_comparison is not None and self.negative_comparison not in COMPARISONS:
-            raise ValueError(f"{self.id}: negative_comparison must be one of {COMPARISONS}")
         for tier in TIERS:
             if int(self.seeds.get(tier, 0)) < 1:
                 raise ValueError(f"{self.id}: seeds[{tier!r}] must be a positive integer")

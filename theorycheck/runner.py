@@ -91,7 +91,6 @@ def judge(claim: Claim, params: Mapping[str, Any], measured: float, lo: float, h
     res = resolution(lo, hi, predicted, tol, claim.comparison)
     wrong = claim.control(params, calibration)
     wrong_tol = claim.tolerance.width(wrong)
-    wrong_cmp = claim.negative_comparison or claim.comparison
     unit, unit_name = _unit(tol, predicted, res)
     dist = control_distance(predicted, tol, wrong, claim.comparison, unit)
     p_lo, p_hi = as_interval(predicted)
@@ -105,7 +104,7 @@ def judge(claim: Claim, params: Mapping[str, Any], measured: float, lo: float, h
         "negative_control": {"label": claim.negative_label, "predicted": _jsonable(wrong),
                              "tolerance": wrong_tol, "distance": dist,
                              "resolutions": (gap / res) if res > 0 else None,
-                             "comparison": wrong_cmp, "verdict": decide(lo, hi, wrong, wrong_tol, wrong_cmp)},
+                             "verdict": decide(lo, hi, wrong, wrong_tol, claim.comparison)},
     }
     other = claim.competing(params, calibration)
     if other is not None:
