@@ -15,7 +15,7 @@ from theorycheck.runner import DEFAULT_ROOT, verify_claim
 from test_claims_battery import assert_row_as_expected
 
 FRESH_ROOTS = (7, 31337, 2718281)
-# a claim judged at the full tier only (Claim.tiers) records its fresh roots in its own comments
+# a claim judged at the full tier only (Claim.tiers) records the roots it was run under in its own module
 CLAIMS = [claim for claim in registry.all_claims() if claim.runs_at("quick")]
 
 

@@ -5,9 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from theorycheck import limit, readme, registry, runner
+from theorycheck import limit, readme, registry
 from theorycheck.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from theorycheck.limit import Ladder, Window
+from theorycheck.limit import Ladder
 
 import helpers_planted as planted
 
@@ -67,6 +67,12 @@ def test_verify_runs_a_full_only_claim_at_the_full_tier(tiered_registry, capsys,
     assert row["tier"] == "full" and row["verdict"] == "verified"
 
 
+def test_an_empty_selection_is_not_a_crash(monkeypatch):
+    monkeypatch.setattr(registry, "_loaded", True)
+    monkeypatch.setattr(registry, "_CLAIMS", {})
+    assert registry.select_at_tier(None, "quick") == ([], [])
+
+
 def test_a_selection_with_nothing_judged_at_the_tier_is_bad_input(tiered_registry):
     with pytest.raises(registry.RegimeError, match="no selected claim is judged at the quick tier"):
         registry.select_at_tier(["planted.full_only"], "quick")
@@ -83,24 +89,50 @@ def test_the_readme_table_says_where_a_claim_is_not_judged():
 # ------------------------------------------------------------------------------------------ co-scaled ladders
 def test_a_coscaled_ladder_sets_the_grown_parameters_at_every_rung():
     lad = Ladder("k", {"quick": (4, 8), "full": (4, 16)}, model="loglog_slope",
-                 coscale=lambda p: dict(p, m=int(round(np.log(p["k"]) * 2)), N=10 * p["k"]),
+                 coscale=lambda p: dict(p, m=int(round(np.log(p["k"]) * 2)), N=10 * p["k"]), coscaled=("m", "N"),
                  coscale_label="m = 2 ln k, N = 10 k")
     rungs = lad.rungs({"k": 1, "m": 99, "N": 99, "d": 7}, "full")
     assert rungs == [{"k": 4, "m": 3, "N": 40, "d": 7}, {"k": 16, "m": 6, "N": 160, "d": 7}]
     assert lad.describe()["coscale"] == "m = 2 ln k, N = 10 k"
-    with pytest.raises(ValueError, match="co-scaling rule needs its label"):
-        Ladder("k", {"quick": (4, 8), "full": (4, 16)}, coscale=lambda p: p)
+    lad.check_settable(["d"])
+    with pytest.raises(registry.RegimeError, match="'N' cannot be set: it grows with k along the ladder"):
+        lad.check_settable(["d", "N"])
+    for missing in ({"coscaled": ("m",)}, {"coscale_label": "m"}):
+        with pytest.raises(ValueError, match="co-scaling rule needs its label and the names it sets"):
+            Ladder("k", {"quick": (4, 8), "full": (4, 16)}, coscale=lambda p: p, **missing)
+
+
+def test_verify_refuses_a_set_of_a_coscaled_parameter(capsys):
+    assert main(["verify", "mrp.sl.two_view_fraction_limit", "--tier", "full", "--set", "m=12"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "'m' cannot be set: it grows with k along the ladder" in err
 
 
 def test_a_slope_bootstrap_survives_draws_whose_mean_is_zero():
-    """A rung where some seeds measured 0: a draw of only those has an unbounded slope, which lands at the
-    far end of the interval instead of failing the row."""
+    """A top rung where two of four seeds measured 0: a draw of only those (a share (2/4)^4 of the draws) has
+    no finite slope; it lands far below instead of failing the row, and the row reports that share."""
     s = np.array([10.0, 20.0, 40.0])
     v = np.array([[0.3, 0.2, 0.25, 0.3], [0.2, 0.15, 0.2, 0.25], [0.1, 0.0, 0.0, 0.2]])
-    est = limit.bootstrap(s, v, "loglog_slope", n_boot=2000, rng=np.random.default_rng(0))
+    est = limit.bootstrap(s, v, "loglog_slope", n_boot=4000, rng=np.random.default_rng(0))
     assert est["limit"] == pytest.approx(limit.fit(s, v.mean(axis=1), "loglog_slope")["limit"])
-    assert est["ci_low"] < -50 and est["ci_high"] < 0
-    assert np.isfinite(est["ci_low"])
+    assert est["degenerate_draws"] == pytest.approx(0.5 ** 4, abs=0.015)
+    assert est["ci_low"] < -50 and est["ci_high"] < 0 and np.isfinite(est["ci_low"])
+    with pytest.raises(ValueError, match="needs non-negative values"):
+        limit.bootstrap(s, v - 0.05, "loglog_slope", n_boot=400, rng=np.random.default_rng(0))
+
+
+def test_list_says_which_claims_are_judged_at_one_tier_only(tiered_registry, capsys):
+    assert main(["list"]) == EXIT_OK
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "planted.full_only.gram" in ln)
+    assert line.rstrip().endswith("[full tier only]")
+
+
+def test_plot_skips_a_full_only_claim_at_the_quick_tier(tiered_registry, capsys, tmp_path):
+    assert main(["plot", "planted", "--quiet", "--out", str(tmp_path)]) == EXIT_OK
+    captured = capsys.readouterr()
+    assert "skipped: planted.full_only.gram" in captured.err
+    assert (tmp_path / "planted.gram.png").exists() and not (tmp_path / "planted.full_only.gram.png").exists()
+    assert main(["plot", "planted.full_only.gram", "--out", str(tmp_path / "x.png")]) == EXIT_BAD_INPUT
 
 
 def test_the_registered_full_only_ladders_skip_the_quick_tier():

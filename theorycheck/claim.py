@@ -172,8 +172,8 @@ class Claim:
     tiers : tuple of str
         The tiers at which the claim is judged (default both).  A claim that cannot be decisive at the quick
         tier's sizes (a limit whose regime starts past them) is judged at the full tier only: ``verify`` skips
-        it at the other tiers and refuses it when it is named there; the conformance battery judges it at its
-        first tier (:attr:`home_tier`).
+        it at the other tiers and refuses it when it is named there; the battery's verdict check leaves it to
+        ``test_full_tier`` (its other checks run on its quick ladder).
     tiers_reason : str
         Why the claim is not judged at every tier (required when ``tiers`` leaves one out).
     """

@@ -147,10 +147,14 @@ def cmd_list(args) -> int:
             continue
         print(f"{title}:")
         for r in group:
-            exp = r["expected_by_tier"]
-            tag = "" if set(exp.values()) == {"verified"} else (
-                f"  [expected {exp['quick']}]" if exp["quick"] == exp["full"]
-                else f"  [expected quick {exp['quick']}, full {exp['full']}]")
+            exp = {t: v for t, v in r["expected_by_tier"].items() if t in r["tiers"]}
+            only = "" if len(exp) > 1 else f"{next(iter(exp))} tier only"
+            if set(exp.values()) == {"verified"}:
+                tag = f"  [{only}]" if only else ""
+            elif len(set(exp.values())) == 1:
+                tag = f"  [expected {next(iter(exp.values()))}{', ' + only if only else ''}]"
+            else:
+                tag = f"  [expected quick {exp['quick']}, full {exp['full']}]"
             print(f"  {r['claim']:<42} {r['kind']:<12} {r['statement']}{tag}")
             if r["assumption"]:
                 print(f"  {'':<42} assumes: {r['assumption']}")
@@ -255,12 +259,15 @@ def cmd_verify(args) -> int:
         print(registry.skipped_note(skipped, args.tier), file=sys.stderr)
     texts = parse_assignments(args.set)
     plans = []
+    single = len(claims) + len(skipped) == 1
     for c in claims:
         known = {k: v for k, v in texts.items() if k in c.regime.names}
-        if len(claims) == 1 or not texts:
+        if single or not texts:
             known = texts  # a single claim must know every --set name
+        if c.ladder is not None:
+            c.ladder.check_settable(known)
         plans.append((c, c.regime.resolve(args.tier, texts=known)))
-    unknown = set(texts) - {n for c in claims for n in c.regime.names}
+    unknown = set(texts) - {n for c in claims + skipped for n in c.regime.names}
     if unknown:
         raise RegimeError(f"unknown parameter {sorted(unknown)[0]!r} for the selected claims")
     root = DEFAULT_ROOT if args.seed is None else args.seed

@@ -37,6 +37,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .regime import RegimeError
+
 MODELS = ("power", "loglog_slope")
 #: Exponents over which a ``power`` model with a fitted ``alpha`` is profiled.
 ALPHA_GRID = np.geomspace(0.05, 4.0, 400)
@@ -115,12 +117,18 @@ class Ladder:
         ``1 / (eta C A^(q-2))``; default the parameter ``size`` itself.
     scale_label : str
         The scale's name on the figure's axis.
+    value_label : str
+        What a rung's replicates measure, on the figure's value axis (default the claim's measured label,
+        which names the extrapolated quantity; they differ for ``loglog_slope``: a value and its exponent).
     n_boot : int
         Bootstrap draws.
     coscale : callable, optional
         ``coscale(params) -> params``: the other parameters a theorem lets grow with the size (AZL's
         ``m = polylog k`` kernels per class, ``N = poly(k)`` samples), applied to every rung after the size is
         set; each rung, co-scaled, must lie in the regime.
+    coscaled : tuple of str
+        The names ``coscale`` sets (required with it): ``--set`` of one of them is refused, since the ladder
+        would override it.
     coscale_label : str
         What ``coscale`` sets (required with it).
     """
@@ -135,7 +143,9 @@ class Ladder:
     scale_label: str = ""
     n_boot: int = 2000
     coscale: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    coscaled: tuple = ()
     coscale_label: str = ""
+    value_label: str = ""
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -146,8 +156,8 @@ class Ladder:
         if self.model == "power" and self.alpha is not None:
             if not (float(self.alpha) > 0) or not self.alpha_reason:
                 raise ValueError("a fixed alpha must be positive and carry its reason (alpha_reason)")
-        if self.coscale is not None and not self.coscale_label:
-            raise ValueError("a co-scaling rule needs its label (coscale_label: what grows with the size)")
+        if self.coscale is not None and (not self.coscale_label or not self.coscaled):
+            raise ValueError("a co-scaling rule needs its label and the names it sets (coscale_label, coscaled)")
         if int(self.n_boot) < 200:
             raise ValueError("the bootstrap needs at least 200 draws")
 
@@ -163,6 +173,13 @@ class Ladder:
         co-scaled parameters set from it)."""
         out = [dict(params, **{self.size: v}) for v in self.sizes[tier]]
         return out if self.coscale is None else [dict(self.coscale(p)) for p in out]
+
+    def check_settable(self, names) -> None:
+        """Refuse a setting of a co-scaled parameter (the ladder would override it at every rung)."""
+        fixed = sorted(set(names) & set(self.coscaled))
+        if fixed:
+            raise RegimeError(f"{fixed[0]!r} cannot be set: it grows with {self.size} along the ladder "
+                              f"({self.coscale_label})")
 
     def describe(self) -> dict:
         return {"size": self.size, "sizes": {t: list(v) for t, v in self.sizes.items()}, "model": self.model,
@@ -278,13 +295,22 @@ def bootstrap(s: Sequence[float], values, model: str = "power", alpha: float | N
     rng = np.random.default_rng(0) if rng is None else rng
     idx = rng.integers(0, v.shape[1], size=(int(n_boot), v.shape[1]))
     means = v[:, idx].mean(axis=2).T                    # (B, G)
+    degenerate = 0.0
     if model == "loglog_slope":
-        # a draw whose mean is 0 at a rung (every drawn seed measured 0) has an unbounded slope of that
-        # sign; the smallest positive float stands in for 0, so the draw lands at the far end of the interval
-        means = np.maximum(means, np.finfo(float).tiny)
+        if np.any(v < 0):
+            raise ValueError("a log-log slope needs non-negative values at every size of the window")
+        # a draw in which every drawn seed measured 0 at a rung has no finite slope; the smallest positive
+        # float stands in for that 0, so the draw lands far out (on the side set by the rung's position in
+        # log-scale: low at the top rung, high at the bottom one); the row reports the share of such draws
+        zero = means <= 0
+        degenerate = float(zero.any(axis=1).mean())
+        means = np.where(zero, np.finfo(float).tiny, means)
     draws = fit(s, means, model, alpha)["limit"]
     a = (1 - level) / 2
-    return dict(point, ci_low=float(np.quantile(draws, a)), ci_high=float(np.quantile(draws, 1 - a)))
+    out = dict(point, ci_low=float(np.quantile(draws, a)), ci_high=float(np.quantile(draws, 1 - a)))
+    if model == "loglog_slope":
+        out["degenerate_draws"] = degenerate
+    return out
 
 
 # ------------------------------------------------------------------------------------------ the verify row

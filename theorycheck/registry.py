@@ -155,11 +155,13 @@ def select_at_tier(patterns: list[str] | None, tier: str) -> tuple[list[Claim], 
     chosen = select(patterns)
     named = set(patterns or ())
     for c in chosen:
-        if c.id in named and not c.runs_at(tier):
+        # a pattern that is this claim's id and also a prefix of other claims selects those as well
+        also = any(o.id != c.id and o.id.startswith(c.id + ".") for o in chosen)
+        if c.id in named and not also and not c.runs_at(tier):
             raise RegimeError(f"{c.id} is judged only at the {' and '.join(c.tiers)} tier (--tier {c.home_tier}), "
                               f"not at {tier}: {c.tiers_reason}")
     run = [c for c in chosen if c.runs_at(tier)]
-    if not run:
+    if chosen and not run:
         raise RegimeError(f"no selected claim is judged at the {tier} tier; --tier {chosen[0].home_tier} runs them")
     return run, [c for c in chosen if not c.runs_at(tier)]
 

@@ -1024,7 +1024,9 @@ def run_cli(args) -> int:
         import hypothesis  # noqa: F401
     except ImportError:
         raise RegimeError("explore needs Hypothesis: pip install hypothesis") from None
-    claims = registry.select([args.claim])
+    claims, skipped = registry.select_at_tier([args.claim], "quick")
+    if skipped:
+        print(registry.skipped_note(skipped, "quick"), file=sys.stderr)
     root = DEFAULT_ROOT if args.seed is None else int(args.seed)
     out = Path(args.out or DEFAULT_OUT)
     log = None if (args.quiet or args.json == "-") else (lambda line: print(line, file=sys.stderr, flush=True))

@@ -301,7 +301,7 @@ def comparison_figure(row, claim=None, detail=None):
         if ladder:
             lad = getattr(claim, "ladder", None)
             draw_limit(fig.add_subplot(grid[i]), row, getattr(lad, "scale_label", "") or getattr(lad, "size", ""),
-                       getattr(claim, "measured_label", ""))
+                       getattr(lad, "value_label", "") or getattr(claim, "measured_label", ""))
             i += 1
         if has_curve:
             draw_curve(fig.add_subplot(grid[i]), row, curve, row.get("kind"))
