@@ -164,7 +164,11 @@ def check_prediction_pre_registered(claim: Claim) -> None:
             assert _finite_prediction(claim.control(at), f"{claim.id}: negative control") != pred, (
                 f"{claim.id}: the negative control predicts what the claim predicts at the {tier} tier")
             if claim.positive_control is not None:
-                assert _finite_prediction(claim.corrected(at), f"{claim.id}: positive control") != pred
+                # the same point on the other side ("slope >= 0" against "slope <= 0") is another statement
+                other_side = (claim.positive_comparison or claim.comparison) != claim.comparison
+                corrected = _finite_prediction(claim.corrected(at), f"{claim.id}: positive control")
+                assert other_side or corrected != pred, (
+                    f"{claim.id}: the positive control states what the claim states at the {tier} tier")
         row = quick_row(claim)
         fresh = fresh.result()
         assert fresh == row["predicted"] == _jsonable(here["quick"]), (
