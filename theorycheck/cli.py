@@ -257,19 +257,7 @@ def cmd_verify(args) -> int:
     _warn_broken()
     if skipped:
         print(registry.skipped_note(skipped, args.tier), file=sys.stderr)
-    texts = parse_assignments(args.set)
-    plans = []
-    single = len(claims) + len(skipped) == 1
-    for c in claims:
-        known = {k: v for k, v in texts.items() if k in c.regime.names}
-        if single or not texts:
-            known = texts  # a single claim must know every --set name
-        if c.ladder is not None:
-            c.ladder.check_settable(known)
-        plans.append((c, c.regime.resolve(args.tier, texts=known)))
-    unknown = set(texts) - {n for c in claims + skipped for n in c.regime.names}
-    if unknown:
-        raise RegimeError(f"unknown parameter {sorted(unknown)[0]!r} for the selected claims")
+    plans = registry.plan(claims, skipped, parse_assignments(args.set), args.tier)
     root = DEFAULT_ROOT if args.seed is None else args.seed
     store = None
     if args.out:

@@ -166,6 +166,23 @@ def select_at_tier(patterns: list[str] | None, tier: str) -> tuple[list[Claim], 
     return run, [c for c in chosen if not c.runs_at(tier)]
 
 
+def plan(claims: list[Claim], skipped: list[Claim], texts: dict, tier: str) -> list[tuple[Claim, dict]]:
+    """``(claim, params)`` at ``tier`` for each claim, from the ``--set`` texts: a claim selected alone must know
+    every name; of several, each takes the names it knows (an unknown name is one no selected claim knows,
+    skipped ones included); a ladder's co-scaled parameters cannot be set."""
+    unknown = set(texts) - {n for c in list(claims) + list(skipped) for n in c.regime.names}
+    if unknown:
+        raise RegimeError(f"unknown parameter {sorted(unknown)[0]!r} for the selected claims")
+    single = len(claims) + len(skipped) == 1
+    plans = []
+    for c in claims:
+        known = texts if single else {k: v for k, v in texts.items() if k in c.regime.names}
+        if c.ladder is not None:
+            c.ladder.check_settable(known)
+        plans.append((c, c.regime.resolve(tier, texts=known)))
+    return plans
+
+
 def skipped_note(skipped: list[Claim], tier: str) -> str:
     """The one line naming the selected claims that are not judged at ``tier`` (empty when none)."""
     if not skipped:

@@ -19,20 +19,6 @@ DIR_FORMATS = (".png", ".pdf")
 DEFAULT_DIR = "figures"
 
 
-def _plans(claims, texts, tier, skipped=()):
-    unknown = set(texts) - {n for c in list(claims) + list(skipped) for n in c.regime.names}
-    if unknown:
-        raise RegimeError(f"unknown parameter {sorted(unknown)[0]!r} for the selected claims")
-    single = len(claims) + len(skipped) == 1
-    plans = []
-    for c in claims:
-        known = texts if single else {k: v for k, v in texts.items() if k in c.regime.names}
-        if c.ladder is not None:
-            c.ladder.check_settable(known)
-        plans.append((c, c.regime.resolve(tier, texts=known)))
-    return plans
-
-
 def _probe(directory: Path, flag: str, value: str) -> None:
     """Create ``directory`` and write a probe file there: the permission bits alone do not tell (a
     privileged user passes ``os.access`` on a read-only or virtual file system)."""
@@ -75,7 +61,7 @@ def run_cli(args) -> int:
     claims, skipped = registry.select_at_tier(args.claims, args.tier)
     if skipped:
         print(registry.skipped_note(skipped, args.tier), file=sys.stderr)
-    plans = _plans(claims, parse_assignments(args.set), args.tier, skipped)
+    plans = registry.plan(claims, skipped, parse_assignments(args.set), args.tier)
     out, is_file = _target(args, claims)
     store = None
     if args.store:
