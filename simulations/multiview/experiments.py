@@ -192,7 +192,7 @@ def ensemble_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, 
 
 def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_test: int,
                    ss: np.random.SeedSequence, sigma_teacher: float, finetune: bool = True,
-                   pixels: mvpixel.PixelConfig | None = None, sigma_dec: float = 0.0) -> dict:
+                   pixels: mvpixel.PixelConfig | None = None, sigma_dec: float = 0.0, probe: bool = True) -> dict:
     """MRP pretraining on ``N`` unlabeled samples, then fine-tuning on ``N`` fresh labeled samples.
 
     Returns ``coverage`` (fraction of the 2k features with ``max_r <w_r, v> >= varrho``), ``coverage_gain``
@@ -206,7 +206,8 @@ def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_tes
 
     With ``pixels`` the encoder is pretrained on the pixel target (docs/papers/mrp.md §2.5, :mod:`pixel`) jointly with a
     linear decoder drawn at init std ``sigma_dec``: no teacher (``teacher_coverage`` is NaN), the same
-    fine-tuning, probe and control.
+    fine-tuning, probe and control.  ``probe=False`` skips the linear probe (``lp_sv`` is NaN); the other
+    runs draw the same numbers either way.
     """
     rng_data, rng_init, rng_ctl, _ = _streams(ss)
     k, M = cfg.k, cfg.k * net.m
@@ -244,7 +245,7 @@ def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_tes
     D, Ds, Dm = _samples(cfg, N, n_test, rng_data)
     U0 = np.zeros((k, M))
     ft = mvtrain.train_head(D, net, pre.W, U0, k, train_encoder=True)
-    lp = mvtrain.train_head(D, net, pre.W, U0, k, train_encoder=False)
+    lp = mvtrain.train_head(D, net, pre.W, U0, k, train_encoder=False) if probe else None
     ctl = mvtrain.train_head(D, net, mvtrain.init_weights(rng_ctl, M, cfg.d, net.sigma0_mrp), U0, k,
                              train_encoder=True)
     cap = lam >= CAPTURE
@@ -252,7 +253,7 @@ def mrp_experiment(cfg: mvdata.DataConfig, net: mvtrain.NetConfig, N: int, n_tes
     out.update({
         "ft_sv": mvtrain.accuracy(mvtrain.head_predict(Ds.X, ft.W, ft.U, net), Ds.y),
         "ft_mv": mvtrain.accuracy(mvtrain.head_predict(Dm.X, ft.W, ft.U, net), Dm.y),
-        "lp_sv": mvtrain.accuracy(mvtrain.head_predict(Ds.X, lp.W, lp.U, net), Ds.y),
+        "lp_sv": mvtrain.accuracy(mvtrain.head_predict(Ds.X, lp.W, lp.U, net), Ds.y) if probe else float("nan"),
         "ctl_sv": mvtrain.accuracy(mvtrain.head_predict(Ds.X, ctl.W, ctl.U, net), Ds.y),
         "ctl_mv": mvtrain.accuracy(mvtrain.head_predict(Dm.X, ctl.W, ctl.U, net), Dm.y),
         "retained": float(np.mean(lam_ft[cap] >= CAPTURE)) if cap.any() else float("nan"),
