@@ -123,6 +123,16 @@ def test_window_threshold_is_derived_from_the_parameters():
     assert "largest 2" in both.describe() and "past 20" in both.describe()
 
 
+def test_window_threshold_reads_each_rungs_own_parameters():
+    """A ladder that grows m with its size derives each rung's threshold from that rung's m, not the base's."""
+    w = Window(largest=None, threshold=lambda p: 10 * p["m"], threshold_label="10 m")
+    rungs = [{"k": k, "m": m} for k, m in ((8, 1), (16, 1), (32, 4), (64, 8))]
+    assert w.select([8, 16, 32, 64], rungs).tolist() == [False, True, False, False]
+    assert w.select([8, 16, 32, 64], {"m": 2}).tolist() == [False, False, True, True]
+    with pytest.raises(ValueError, match="3 rungs' parameters for 4 sizes"):
+        w.select([8, 16, 32, 64], rungs[:3])
+
+
 @pytest.mark.parametrize("kw, match", [({"largest": 1}, "at least two"), ({"largest": None}, "needs a rule"),
                                        ({"threshold": lambda p: 1.0}, "label")])
 def test_window_rejects_a_rule_that_cannot_fit(kw, match):
@@ -284,7 +294,7 @@ def test_registered_ladders_fit_their_window_at_every_drawn_setting(claim_id):
         for tier in ("quick", "full"):
             rungs = [claim.regime.validate(p) for p in lad.rungs(params, tier)]
             scales = [lad.scale_of(p) for p in rungs]
-            kept = lad.window.select(scales, params)
+            kept = lad.window.select(scales, rungs)
             assert kept.sum() >= (3 if lad.alpha is None else 2), (tier, params)
 
     check()

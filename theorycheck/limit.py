@@ -72,12 +72,19 @@ class Window:
         if self.threshold is not None and not self.threshold_label:
             raise ValueError("a window threshold needs its label (what the derived scale is)")
 
-    def select(self, scales: Sequence[float], params: Mapping[str, Any]) -> np.ndarray:
-        """Boolean mask of the rungs in the window (``scales`` in any order)."""
+    def select(self, scales: Sequence[float], params) -> np.ndarray:
+        """Boolean mask of the rungs in the window (``scales`` in any order).
+
+        ``params`` is one mapping for every rung, or a sequence of the rungs' own parameters (one per scale):
+        a ladder that grows other parameters with its size derives each rung's threshold from that rung's.
+        """
         s = np.asarray(scales, float)
         keep = np.ones(s.shape, bool)
         if self.threshold is not None:
-            keep &= s >= float(self.threshold(params))
+            per_rung = [params] * len(s) if isinstance(params, Mapping) else list(params)
+            if len(per_rung) != len(s):
+                raise ValueError(f"the window got {len(per_rung)} rungs' parameters for {len(s)} sizes")
+            keep &= s >= np.array([float(self.threshold(p)) for p in per_rung])
         if self.largest is not None:
             order = np.argsort(-s, kind="stable")
             top = np.zeros(s.shape, bool)
@@ -378,7 +385,7 @@ def verify_limit(claim, params: Mapping[str, Any], n_seeds: int, root: int, back
     if not errors:
         try:
             values = np.array([[r["value"] for r in rec] for rec in grid], float)
-            keep = lad.window.select(scales, params)
+            keep = lad.window.select(scales, rungs)
             row["ladder"] = [_rung_summary(float(scales[g]), rungs[g][lad.size], values[g], keep[g])
                              for g in range(len(rungs))]
             row["window"] = {"rule": lad.window.describe(),
