@@ -176,6 +176,22 @@ def test_verify_row_carries_the_limit_its_interval_the_window_and_the_ladder():
     assert other["limit"] != row["limit"]
 
 
+def _with_extras(p, rng):
+    value = _planted_measure(p, rng)
+    return {"value": value, "twice": 2.0 * value, "size": int(p["n"]), "tag": "x",
+            "half_nan": float("nan") if value > TRUE_LIMIT + CORRECTION / p["n"] else 1.0}
+
+
+def test_each_rung_reports_the_mean_of_its_replicates_numeric_extras():
+    claim = Claim(**{**_planted().__dict__, "measure": _with_extras})
+    row = runner.verify_claim(claim, claim.regime.resolve("quick"), 6, progress=False)
+    for rung in row["ladder"]:
+        means = rung["extras_mean"]
+        assert means["twice"] == pytest.approx(2 * rung["mean"]) and means["size"] == rung["size"]
+        assert "tag" not in means and means.get("half_nan", 1.0) == 1.0
+    assert limit.extras_mean([{"a": 1, "b": None}, {"a": 3, "b": float("nan")}, None]) == {"a": 2.0}
+
+
 def test_a_claim_whose_limit_is_wrong_comes_out_refuted():
     claim = _planted(expected="refuted", positive_control=lambda p: TRUE_LIMIT, positive_label="the true limit")
     row = runner.verify_claim(Claim(**{**claim.__dict__, "predict": lambda p: TRUE_LIMIT + 0.3}),

@@ -321,12 +321,24 @@ def bootstrap(s: Sequence[float], values, model: str = "power", alpha: float | N
 
 
 # ------------------------------------------------------------------------------------------ the verify row
-def _rung_summary(scale: float, size, vals: np.ndarray, in_window: bool) -> dict:
+def extras_mean(extras: Sequence[Mapping[str, Any]]) -> dict:
+    """Per extra reported by a rung's replicates, the mean of its finite numbers (a replicate that reports
+    none, or NaN, is left out of that mean); extras that are not numbers are not summarised."""
+    out = {}
+    for name in sorted({n for e in extras for n in (e or {})}):
+        xs = [float(e[name]) for e in extras if isinstance((e or {}).get(name), (int, float, np.number))
+              and math.isfinite(float(e[name]))]
+        if xs:
+            out[name] = float(np.mean(xs))
+    return out
+
+
+def _rung_summary(scale: float, size, vals: np.ndarray, in_window: bool, extras=()) -> dict:
     from .verdict import mean_ci
 
     m, lo, hi = mean_ci(vals)
     return {"size": size, "scale": scale, "mean": m, "ci_low": lo, "ci_high": hi, "seeds": int(vals.size),
-            "values": [float(x) for x in vals], "in_window": bool(in_window)}
+            "values": [float(x) for x in vals], "in_window": bool(in_window), "extras_mean": extras_mean(extras)}
 
 
 def verify_limit(claim, params: Mapping[str, Any], n_seeds: int, root: int, backend=None, store=None,
@@ -336,7 +348,9 @@ def verify_limit(claim, params: Mapping[str, Any], n_seeds: int, root: int, back
     The row carries the fields of every verify row (its ``measured`` and ``ci_low, ci_high`` are the
     extrapolated limit and its bootstrap interval, judged against the band) and ``limit, limit_ci_low,
     limit_ci_high``, ``window`` (the rule and the sizes it kept), ``ladder`` (per rung: size, scale, mean and
-    95 % interval, the replicates' values, whether it is in the window) and ``fit`` (the model's parameters).
+    95 % interval, the replicates' values, whether it is in the window, and ``extras_mean``: the mean of each
+    numeric extra the replicates report, what else the ladder shows along its sizes) and ``fit`` (the
+    model's parameters).
     ``params``, ``values``, ``extras`` and ``replicate_elapsed_s`` are those of the top rung (the largest
     scale), so a replicate can be rerun from the row.
     """
@@ -386,8 +400,8 @@ def verify_limit(claim, params: Mapping[str, Any], n_seeds: int, root: int, back
         try:
             values = np.array([[r["value"] for r in rec] for rec in grid], float)
             keep = lad.window.select(scales, rungs)
-            row["ladder"] = [_rung_summary(float(scales[g]), rungs[g][lad.size], values[g], keep[g])
-                             for g in range(len(rungs))]
+            row["ladder"] = [_rung_summary(float(scales[g]), rungs[g][lad.size], values[g], keep[g],
+                                           [r["extras"] for r in grid[g]]) for g in range(len(rungs))]
             row["window"] = {"rule": lad.window.describe(),
                              "sizes": [rungs[g][lad.size] for g in range(len(rungs)) if keep[g]],
                              "scales": [float(x) for x in scales[keep]]}
