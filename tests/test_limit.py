@@ -189,7 +189,10 @@ def test_each_rung_reports_the_mean_of_its_replicates_numeric_extras():
         means = rung["extras_mean"]
         assert means["twice"] == pytest.approx(2 * rung["mean"]) and means["size"] == rung["size"]
         assert "tag" not in means and means.get("half_nan", 1.0) == 1.0
-    assert limit.extras_mean([{"a": 1, "b": None}, {"a": 3, "b": float("nan")}, None]) == {"a": 2.0}
+        assert rung["extras_se"]["size"] == 0.0
+        assert rung["extras_se"]["twice"] == pytest.approx(2 * np.std(rung["values"], ddof=1) / np.sqrt(6))
+    assert limit.extras_summary([{"a": 1, "b": None}, {"a": 3, "b": float("nan")}, None, {"c": 5}]) == (
+        {"a": 2.0, "c": 5.0}, {"a": 1.0, "c": None})
 
 
 def test_a_claim_whose_limit_is_wrong_comes_out_refuted():

@@ -321,24 +321,28 @@ def bootstrap(s: Sequence[float], values, model: str = "power", alpha: float | N
 
 
 # ------------------------------------------------------------------------------------------ the verify row
-def extras_mean(extras: Sequence[Mapping[str, Any]]) -> dict:
-    """Per extra reported by a rung's replicates, the mean of its finite numbers (a replicate that reports
-    none, or NaN, is left out of that mean); extras that are not numbers are not summarised."""
-    out = {}
+def extras_summary(extras: Sequence[Mapping[str, Any]]) -> tuple[dict, dict]:
+    """Per extra reported by a rung's replicates, the mean of its finite numbers and that mean's standard
+    error (None from fewer than two); a replicate that reports none, or NaN, is left out, and extras that
+    are not numbers are not summarised.  Returns ``(means, standard_errors)``."""
+    means, ses = {}, {}
     for name in sorted({n for e in extras for n in (e or {})}):
         xs = [float(e[name]) for e in extras if isinstance((e or {}).get(name), (int, float, np.number))
               and math.isfinite(float(e[name]))]
         if xs:
-            out[name] = float(np.mean(xs))
-    return out
+            means[name] = float(np.mean(xs))
+            ses[name] = float(np.std(xs, ddof=1) / math.sqrt(len(xs))) if len(xs) > 1 else None
+    return means, ses
 
 
 def _rung_summary(scale: float, size, vals: np.ndarray, in_window: bool, extras=()) -> dict:
     from .verdict import mean_ci
 
     m, lo, hi = mean_ci(vals)
+    means, ses = extras_summary(extras)
     return {"size": size, "scale": scale, "mean": m, "ci_low": lo, "ci_high": hi, "seeds": int(vals.size),
-            "values": [float(x) for x in vals], "in_window": bool(in_window), "extras_mean": extras_mean(extras)}
+            "values": [float(x) for x in vals], "in_window": bool(in_window), "extras_mean": means,
+            "extras_se": ses}
 
 
 def verify_limit(claim, params: Mapping[str, Any], n_seeds: int, root: int, backend=None, store=None,
@@ -348,8 +352,9 @@ def verify_limit(claim, params: Mapping[str, Any], n_seeds: int, root: int, back
     The row carries the fields of every verify row (its ``measured`` and ``ci_low, ci_high`` are the
     extrapolated limit and its bootstrap interval, judged against the band) and ``limit, limit_ci_low,
     limit_ci_high``, ``window`` (the rule and the sizes it kept), ``ladder`` (per rung: size, scale, mean and
-    95 % interval, the replicates' values, whether it is in the window, and ``extras_mean``: the mean of each
-    numeric extra the replicates report, what else the ladder shows along its sizes) and ``fit`` (the
+    95 % interval, the replicates' values, whether it is in the window, and ``extras_mean``, ``extras_se``: the
+    mean of each numeric extra the replicates report and its standard error, what else the ladder shows
+    along its sizes) and ``fit`` (the
     model's parameters).
     ``params``, ``values``, ``extras`` and ``replicate_elapsed_s`` are those of the top rung (the largest
     scale), so a replicate can be rerun from the row.
