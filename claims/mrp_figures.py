@@ -13,7 +13,9 @@
 
 Every figure reruns nothing a claim has measured: the runs come from :func:`claims.mrp.run_sl` /
 :func:`claims.mrp.run_mrp`, cached by (parameters, root, replicate), so the claim's own replicates are reused.
-``python -m claims.mrp_figures DIR`` writes the quick tier's figures of both targets to ``DIR``.
+``python -m claims.mrp_figures DIR`` writes the quick tier's figures of both targets to ``DIR``;
+``--ladders FILE`` draws instead :func:`plot_ladders_along_k`, the SL and MRP-FT k-ladders side by side,
+from their recorded verify rows.
 """
 from __future__ import annotations
 
@@ -264,6 +266,59 @@ def plot_accuracy_vs_k(p, rngs, ks=ACCURACY_KS, n_seeds=ACCURACY_SEEDS):
     return fig
 
 
+#: the two k-ladders drawn side by side: the AZL SL network's and MRP-FT's (pixel target), same k, m and N
+SL_LADDER, FT_LADDER = "mrp.sl.two_view_fraction_limit", "mrp.ft.single_view_limit"
+
+
+def _rung_series(row: dict, key: str | None):
+    """``(k, mean, 1.96 s.e.)`` of a ladder row: the rungs' own value (``key=None``) or an extra's mean."""
+    ks, mean, half = [], [], []
+    for rung in row["ladder"]:
+        if key is None:
+            m, lo, hi = rung["mean"], rung["ci_low"], rung["ci_high"]
+            h = 0.0 if lo is None or hi is None else (hi - lo) / 2
+        elif key in rung.get("extras_mean", {}):
+            m, se = rung["extras_mean"][key], rung.get("extras_se", {}).get(key)
+            h = 0.0 if se is None else 1.96 * se
+        else:
+            continue
+        ks.append(rung["size"])
+        mean.append(m)
+        half.append(h)
+    return np.array(ks, float), np.array(mean, float), np.array(half, float)
+
+
+def plot_ladders_along_k(sl_row: dict, ft_row: dict):
+    """C3/C8 and C5 along the two k-ladders (m = polylog k, N = 50 k): single-view test accuracy and test
+    error / mu of AZL's SL network, of MRP-FT (pixel target, no teacher) and of the same architecture
+    trained from random init, seed means with 1.96 standard errors (MRP-FT: the rung's 95 % interval)."""
+    from theorycheck.plots import figure
+
+    fig, axes = figure(2, 1, width=5.4, height=4.0)
+    series = [(sl_row, "sv", "error_over_mu", "AZL SL network", "C0", "o-"),
+              (ft_row, None, "error_over_mu", "MRP-FT (pixel target)", "C3", "s-"),
+              (ft_row, "ctl_sv", "ctl_error_over_mu", "same architecture from random init", "C2", "d--")]
+    for j, ax in enumerate(axes):
+        for row, sv, err, label, color, style in series:
+            ks, m, h = _rung_series(row, (sv, err)[j])
+            if ks.size:
+                ax.errorbar(ks, m, yerr=h, fmt=style, color=color, label=label, capsize=3)
+    axes[0].axhline(0.9, color="C3", lw=0.7, ls=":", label="C8: >= 0.9")
+    axes[0].axhline(0.5, color="C0", lw=0.7, ls=":", label="AZL's limit 1/2 (C3)")
+    axes[0].set(xscale="log", xlabel="k (classes)", ylabel="single-view test accuracy", ylim=(0.3, 1.05),
+                title=f"{ft_row['seeds']} (MRP) / {sl_row['seeds']} (SL) seeds per k, default root")
+    axes[1].axhline(0.5, color="C0", lw=0.7, ls=":", label="AZL's limit 1/2 (C5)")
+    axes[1].set(xscale="log", xlabel="k (classes)", ylabel="test error / mu",
+                title="error / mu = (mu (1 - sv) + (1 - mu)(1 - mv)) / mu, mu = 0.02")
+    for ax in axes:
+        ax.set_xticks([r["size"] for r in sl_row["ladder"]], [str(r["size"]) for r in sl_row["ladder"]])
+        ax.minorticks_off()
+        ax.title.set_fontsize(9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def attach(C) -> None:
     """Set the ``plot`` hook of the MRP family's claims (``C``: the claims module)."""
     for claim in (C.POWER_METHOD, C.ONE_VIEW, C.SINGLE_VIEW, C.ENSEMBLE):
@@ -286,8 +341,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m claims.mrp_figures", description=main.__doc__)
     ap.add_argument("out", nargs="?", default="docs/figures")
     ap.add_argument("--seed", type=int, default=DEFAULT_ROOT, help="seed root (default: the claims' default)")
+    ap.add_argument("--ladders", metavar="JSON", help="draw only the two k-ladders' figure from the verify "
+                    f"rows of {SL_LADDER} and {FT_LADDER} in this JSON file (e.g. docs/results/limit_full.json)")
     args = ap.parse_args(argv)
     out = Path(args.out)
+    if args.ladders:
+        rows = {r["claim"]: r for r in json.loads(Path(args.ladders).read_text())}
+        missing = [c for c in (SL_LADDER, FT_LADDER) if c not in rows or not rows[c].get("ladder")]
+        if missing:
+            ap.error(f"--ladders {args.ladders}: no ladder row of {', '.join(missing)}; allowed: a JSON list of "
+                     "verify rows holding both")
+        print(save_figure(plot_ladders_along_k(rows[SL_LADDER], rows[FT_LADDER]), out / "mrp_ladders_along_k.png"))
+        return 0
     C = _mrp()
     for target in C.TARGETS:
         p = C.COVERAGE.regime.resolve("quick", overrides={"target": target})

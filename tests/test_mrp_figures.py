@@ -109,3 +109,35 @@ def test_plot_command_draws_the_pixel_target_figure_without_a_warning(tmp_path, 
                  "--out", str(out)]) == 0
     assert "warning" not in capsys.readouterr().err
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------------------------ the two k-ladders side by side
+def _ladder_row(seeds, means, extras):
+    """A verify row of a k-ladder: rung means with a +-0.01 interval and each extra's (mean, s.e.) per k."""
+    rungs = [{"size": k, "mean": m, "ci_low": m - 0.01, "ci_high": m + 0.01,
+              "extras_mean": {name: v[i][0] for name, v in extras.items()},
+              "extras_se": {name: v[i][1] for name, v in extras.items()}} for i, (k, m) in enumerate(means)]
+    return {"seeds": seeds, "ladder": rungs}
+
+
+def test_the_ladders_figure_draws_each_series_from_its_row(tmp_path):
+    ks = (10, 20, 40)
+    sl = _ladder_row(8, [(k, 0.25) for k in ks], {"sv": [(0.64, 0.01), (0.62, 0.02), (0.65, None)],
+                                                  "error_over_mu": [(0.5, 0.05), (0.46, 0.04), (0.53, 0.1)]})
+    ft = _ladder_row(5, [(k, 1.0 - k / 1000) for k in ks],
+                     {"error_over_mu": [(0.0, 0.0)] * 3, "ctl_sv": [(0.85, 0.02), (0.95, 0.01), (0.99, 0.0)],
+                      "ctl_error_over_mu": [(0.15, 0.02), (0.05, 0.01), (0.01, 0.0)]})
+    fig = F.plot_ladders_along_k(sl, ft)
+    single, error = fig.axes
+    drawn = {c.get_label(): c.lines[0].get_ydata().tolist() for c in single.containers}
+    assert drawn == {"AZL SL network": [0.64, 0.62, 0.65], "MRP-FT (pixel target)": [0.99, 0.98, 0.96],
+                     "same architecture from random init": [0.85, 0.95, 0.99]}
+    drawn = {c.get_label(): c.lines[0].get_ydata().tolist() for c in error.containers}
+    assert drawn == {"AZL SL network": [0.5, 0.46, 0.53], "MRP-FT (pixel target)": [0.0, 0.0, 0.0],
+                     "same architecture from random init": [0.15, 0.05, 0.01]}
+    assert "5 (MRP) / 8 (SL) seeds" in single.get_title()
+    bad = tmp_path / "rows.json"
+    bad.write_text("[]")
+    with pytest.raises(SystemExit) as exc:
+        F.main([str(tmp_path), "--ladders", str(bad)])
+    assert exc.value.code == 2 and not (tmp_path / "mrp_ladders_along_k.png").exists()
