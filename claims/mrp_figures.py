@@ -275,8 +275,8 @@ def _rung_series(row: dict, key: str | None):
     ks, mean, half = [], [], []
     for rung in row["ladder"]:
         if key is None:
-            m, lo, hi = rung["mean"], rung["ci_low"], rung["ci_high"]
-            h = 0.0 if lo is None or hi is None else (hi - lo) / 2
+            v = np.asarray(rung["values"], float)
+            m, h = float(v.mean()), (1.96 * float(v.std(ddof=1)) / np.sqrt(v.size) if v.size > 1 else 0.0)
         elif key in rung.get("extras_mean", {}):
             m, se = rung["extras_mean"][key], rung.get("extras_se", {}).get(key)
             h = 0.0 if se is None else 1.96 * se
@@ -291,7 +291,8 @@ def _rung_series(row: dict, key: str | None):
 def plot_ladders_along_k(sl_row: dict, ft_row: dict):
     """C3/C8 and C5 along the two k-ladders (m = polylog k, N = 50 k): single-view test accuracy and test
     error / mu of AZL's SL network, of MRP-FT (pixel target, no teacher) and of the same architecture
-    trained from random init, seed means with 1.96 standard errors (MRP-FT: the rung's 95 % interval)."""
+    trained from random init, seed means with 1.96 standard errors.  Raises ValueError when a row lacks a
+    series (a row recorded before the rungs carried ``extras_mean``)."""
     from theorycheck.plots import figure
 
     fig, axes = figure(2, 1, width=5.4, height=4.0)
@@ -301,15 +302,18 @@ def plot_ladders_along_k(sl_row: dict, ft_row: dict):
     for j, ax in enumerate(axes):
         for row, sv, err, label, color, style in series:
             ks, m, h = _rung_series(row, (sv, err)[j])
-            if ks.size:
-                ax.errorbar(ks, m, yerr=h, fmt=style, color=color, label=label, capsize=3)
+            if not ks.size:
+                raise ValueError(f"the row of {row.get('claim', '?')} has no rung reporting "
+                                 f"{(sv, err)[j] or 'a value'}; allowed: a verify row whose rungs carry extras_mean")
+            ax.errorbar(ks, m, yerr=h, fmt=style, color=color, label=label, capsize=3)
     axes[0].axhline(0.9, color="C3", lw=0.7, ls=":", label="C8: >= 0.9")
     axes[0].axhline(0.5, color="C0", lw=0.7, ls=":", label="AZL's limit 1/2 (C3)")
     axes[0].set(xscale="log", xlabel="k (classes)", ylabel="single-view test accuracy", ylim=(0.3, 1.05),
-                title=f"{ft_row['seeds']} (MRP) / {sl_row['seeds']} (SL) seeds per k, default root")
+                title=f"{ft_row['seeds']} (MRP) / {sl_row['seeds']} (SL) seeds per k, roots "
+                      f"{ft_row.get('root_seed', '?')} / {sl_row.get('root_seed', '?')}")
     axes[1].axhline(0.5, color="C0", lw=0.7, ls=":", label="AZL's limit 1/2 (C5)")
     axes[1].set(xscale="log", xlabel="k (classes)", ylabel="test error / mu",
-                title="error / mu = (mu (1 - sv) + (1 - mu)(1 - mv)) / mu, mu = 0.02")
+                title=f"error / mu = (mu (1 - sv) + (1 - mu)(1 - mv)) / mu, mu = {sl_row['params']['mu']:g}")
     for ax in axes:
         ax.set_xticks([r["size"] for r in sl_row["ladder"]], [str(r["size"]) for r in sl_row["ladder"]])
         ax.minorticks_off()
@@ -351,7 +355,11 @@ def main(argv=None) -> int:
         if missing:
             ap.error(f"--ladders {args.ladders}: no ladder row of {', '.join(missing)}; allowed: a JSON list of "
                      "verify rows holding both")
-        print(save_figure(plot_ladders_along_k(rows[SL_LADDER], rows[FT_LADDER]), out / "mrp_ladders_along_k.png"))
+        try:
+            fig = plot_ladders_along_k(rows[SL_LADDER], rows[FT_LADDER])
+        except ValueError as exc:
+            ap.error(f"--ladders {args.ladders}: {exc}")
+        print(save_figure(fig, out / "mrp_ladders_along_k.png"))
         return 0
     C = _mrp()
     for target in C.TARGETS:

@@ -192,7 +192,17 @@ def test_each_rung_reports_the_mean_of_its_replicates_numeric_extras():
         assert rung["extras_se"]["size"] == 0.0
         assert rung["extras_se"]["twice"] == pytest.approx(2 * np.std(rung["values"], ddof=1) / np.sqrt(6))
     assert limit.extras_summary([{"a": 1, "b": None}, {"a": 3, "b": float("nan")}, None, {"c": 5}]) == (
-        {"a": 2.0, "c": 5.0}, {"a": 1.0, "c": None})
+        {"a": 2.0, "c": 5.0}, {"a": 1.0, "c": None}, {"a": 2, "c": 1})
+
+
+def test_extras_summary_averages_real_numbers_only():
+    """Bools (events: counted, not averaged, as runner.reported_mean), complex numbers, overflowing ints and
+    non-numbers are left out; NumPy reals count like Python's."""
+    extras = [{"event": True, "x": np.float32(1.0), "n": np.int64(3), "z": 1 + 2j, "huge": 10 ** 400, "s": "a"},
+              {"event": np.bool_(False), "x": 3.0, "n": 5, "z": 2j, "huge": 1, "s": None}]
+    means, ses, counts = limit.extras_summary(extras)
+    assert means == {"x": 2.0, "n": 4.0, "huge": 1.0} and counts == {"x": 2, "n": 2, "huge": 1}
+    assert ses["huge"] is None
 
 
 def test_a_claim_whose_limit_is_wrong_comes_out_refuted():

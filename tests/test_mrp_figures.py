@@ -3,6 +3,8 @@
 Every figure is drawn at a tiny size inside the regimes (k = 6, P = 10, d = 32, N = 60, mu = 0.1, 40-150
 steps), a few seconds each; the runs are cached in-process, so the figures of one target share them.
 """
+import json
+
 import numpy as np
 import pytest
 
@@ -112,21 +114,22 @@ def test_plot_command_draws_the_pixel_target_figure_without_a_warning(tmp_path, 
 
 
 # ------------------------------------------------------------------ the two k-ladders side by side
-def _ladder_row(seeds, means, extras):
-    """A verify row of a k-ladder: rung means with a +-0.01 interval and each extra's (mean, s.e.) per k."""
-    rungs = [{"size": k, "mean": m, "ci_low": m - 0.01, "ci_high": m + 0.01,
+def _ladder_row(claim, seeds, means, extras, root=20260101):
+    """A verify row of a k-ladder: rung values (m - 0.01, m + 0.01) and each extra's (mean, s.e.) per k."""
+    rungs = [{"size": k, "mean": m, "values": [m - 0.01, m + 0.01],
               "extras_mean": {name: v[i][0] for name, v in extras.items()},
               "extras_se": {name: v[i][1] for name, v in extras.items()}} for i, (k, m) in enumerate(means)]
-    return {"seeds": seeds, "ladder": rungs}
+    return {"claim": claim, "seeds": seeds, "root_seed": root, "params": {"mu": 0.02}, "ladder": rungs}
 
 
 def test_the_ladders_figure_draws_each_series_from_its_row(tmp_path):
     ks = (10, 20, 40)
-    sl = _ladder_row(8, [(k, 0.25) for k in ks], {"sv": [(0.64, 0.01), (0.62, 0.02), (0.65, None)],
-                                                  "error_over_mu": [(0.5, 0.05), (0.46, 0.04), (0.53, 0.1)]})
-    ft = _ladder_row(5, [(k, 1.0 - k / 1000) for k in ks],
+    sl = _ladder_row(F.SL_LADDER, 8, [(k, 0.25) for k in ks],
+                     {"sv": [(0.64, 0.01), (0.62, 0.02), (0.65, None)],
+                      "error_over_mu": [(0.5, 0.05), (0.46, 0.04), (0.53, 0.1)]})
+    ft = _ladder_row(F.FT_LADDER, 5, [(k, 1.0 - k / 1000) for k in ks],
                      {"error_over_mu": [(0.0, 0.0)] * 3, "ctl_sv": [(0.85, 0.02), (0.95, 0.01), (0.99, 0.0)],
-                      "ctl_error_over_mu": [(0.15, 0.02), (0.05, 0.01), (0.01, 0.0)]})
+                      "ctl_error_over_mu": [(0.15, 0.02), (0.05, 0.01), (0.01, 0.0)]}, root=7)
     fig = F.plot_ladders_along_k(sl, ft)
     single, error = fig.axes
     drawn = {c.get_label(): c.lines[0].get_ydata().tolist() for c in single.containers}
@@ -135,9 +138,14 @@ def test_the_ladders_figure_draws_each_series_from_its_row(tmp_path):
     drawn = {c.get_label(): c.lines[0].get_ydata().tolist() for c in error.containers}
     assert drawn == {"AZL SL network": [0.5, 0.46, 0.53], "MRP-FT (pixel target)": [0.0, 0.0, 0.0],
                      "same architecture from random init": [0.15, 0.05, 0.01]}
-    assert "5 (MRP) / 8 (SL) seeds" in single.get_title()
+    assert "5 (MRP) / 8 (SL) seeds per k, roots 7 / 20260101" in single.get_title()
+    bars = {c.get_label(): c for c in single.containers}["MRP-FT (pixel target)"]
+    half = bars.lines[2][0].get_segments()[0][:, 1]
+    assert half[1] - half[0] == pytest.approx(2 * 1.96 * np.std([0.98, 1.0], ddof=1) / np.sqrt(2))
     bad = tmp_path / "rows.json"
-    bad.write_text("[]")
-    with pytest.raises(SystemExit) as exc:
-        F.main([str(tmp_path), "--ladders", str(bad)])
-    assert exc.value.code == 2 and not (tmp_path / "mrp_ladders_along_k.png").exists()
+    for rows in ([], [sl, {**ft, "ladder": [{k: v for k, v in r.items() if not k.startswith("extras")}
+                                            for r in ft["ladder"]]}]):
+        bad.write_text(json.dumps(rows))
+        with pytest.raises(SystemExit) as exc:
+            F.main([str(tmp_path), "--ladders", str(bad)])
+        assert exc.value.code == 2 and not (tmp_path / "mrp_ladders_along_k.png").exists()

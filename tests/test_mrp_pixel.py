@@ -96,13 +96,24 @@ def test_reference_step_matches_fused():
     assert np.abs(gW - rW).max() < 1e-12 and np.abs(gU - rU).max() < 1e-12
 
 
-def _experiment(pixels, teacher="fixed"):
+def _experiment(pixels, teacher="fixed", probe=True):
     from simulations.multiview import experiments, train
 
     cfg = data.DataConfig(k=3, P=10, d=24, mu=0.1, sigma_p=0.0, sigma_n=0.04)
     net = train.NetConfig(m=2, q=3, sigma0_mrp=0.03, eta=2.0, T=20, eta_pre=2.0, T_pre=10, teacher=teacher)
     pc = pixel.PixelConfig(theta=0.25, eta=50.0, T=10) if pixels else None
-    return experiments.mrp_experiment(cfg, net, 40, 30, np.random.SeedSequence(7), 0.3, finetune=True, pixels=pc)
+    return experiments.mrp_experiment(cfg, net, 40, 30, np.random.SeedSequence(7), 0.3, finetune=True, pixels=pc,
+                                      probe=probe)
+
+
+def test_skipping_the_linear_probe_changes_nothing_else():
+    """probe=False (the MRP-FT k-ladder) leaves every other number of the run as it was, bit for bit."""
+    full, lean = _experiment(True), _experiment(True, probe=False)
+    assert np.isfinite(full["lp_sv"]) and np.isnan(lean["lp_sv"])
+    for key in ("coverage", "coverage0", "ft_sv", "ft_mv", "ctl_sv", "ctl_mv", "retained", "n_captured",
+                "ft_train_acc", "noise_single_ft", "gain_vs_control"):
+        assert lean[key] == full[key], key
+    assert np.array_equal(lean["C_ft"], full["C_ft"]) and np.array_equal(lean["C"], full["C"])
 
 
 def test_teacher_coverage_is_recorded_per_target():

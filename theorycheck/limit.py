@@ -321,28 +321,40 @@ def bootstrap(s: Sequence[float], values, model: str = "power", alpha: float | N
 
 
 # ------------------------------------------------------------------------------------------ the verify row
-def extras_summary(extras: Sequence[Mapping[str, Any]]) -> tuple[dict, dict]:
-    """Per extra reported by a rung's replicates, the mean of its finite numbers and that mean's standard
-    error (None from fewer than two); a replicate that reports none, or NaN, is left out, and extras that
-    are not numbers are not summarised.  Returns ``(means, standard_errors)``."""
-    means, ses = {}, {}
+def _number(x) -> float | None:
+    """``x`` as a finite float when it is a real number (not a bool, which counts events), else None."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        v = float(x)
+    except (OverflowError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def extras_summary(extras: Sequence[Mapping[str, Any]]) -> tuple[dict, dict, dict]:
+    """Per extra reported by a rung's replicates, the mean of its finite real numbers, that mean's standard
+    error (None from fewer than two) and how many replicates entered it; a replicate that reports none,
+    NaN or a non-number is left out, as in :func:`theorycheck.runner.reported_mean` (bools, which count
+    events, are not averaged).  Returns ``(means, standard_errors, counts)``."""
+    means, ses, counts = {}, {}, {}
     for name in sorted({n for e in extras for n in (e or {})}):
-        xs = [float(e[name]) for e in extras if isinstance((e or {}).get(name), (int, float, np.number))
-              and math.isfinite(float(e[name]))]
+        xs = [v for v in (_number((e or {}).get(name)) for e in extras) if v is not None]
         if xs:
             means[name] = float(np.mean(xs))
             ses[name] = float(np.std(xs, ddof=1) / math.sqrt(len(xs))) if len(xs) > 1 else None
-    return means, ses
+            counts[name] = len(xs)
+    return means, ses, counts
 
 
 def _rung_summary(scale: float, size, vals: np.ndarray, in_window: bool, extras=()) -> dict:
     from .verdict import mean_ci
 
     m, lo, hi = mean_ci(vals)
-    means, ses = extras_summary(extras)
+    means, ses, counts = extras_summary(extras)
     return {"size": size, "scale": scale, "mean": m, "ci_low": lo, "ci_high": hi, "seeds": int(vals.size),
             "values": [float(x) for x in vals], "in_window": bool(in_window), "extras_mean": means,
-            "extras_se": ses}
+            "extras_se": ses, "extras_n": counts}
 
 
 def verify_limit(claim, params: Mapping[str, Any], n_seeds: int, root: int, backend=None, store=None,
@@ -352,9 +364,9 @@ def verify_limit(claim, params: Mapping[str, Any], n_seeds: int, root: int, back
     The row carries the fields of every verify row (its ``measured`` and ``ci_low, ci_high`` are the
     extrapolated limit and its bootstrap interval, judged against the band) and ``limit, limit_ci_low,
     limit_ci_high``, ``window`` (the rule and the sizes it kept), ``ladder`` (per rung: size, scale, mean and
-    95 % interval, the replicates' values, whether it is in the window, and ``extras_mean``, ``extras_se``: the
-    mean of each numeric extra the replicates report and its standard error, what else the ladder shows
-    along its sizes) and ``fit`` (the
+    95 % interval, the replicates' values, whether it is in the window, and ``extras_mean``, ``extras_se``,
+    ``extras_n``: the mean of each numeric extra the replicates report, its standard error and how many
+    reported it, what else the ladder shows along its sizes) and ``fit`` (the
     model's parameters).
     ``params``, ``values``, ``extras`` and ``replicate_elapsed_s`` are those of the top rung (the largest
     scale), so a replicate can be rerun from the row.
