@@ -149,3 +149,12 @@ def test_the_ladders_figure_draws_each_series_from_its_row(tmp_path):
         with pytest.raises(SystemExit) as exc:
             F.main([str(tmp_path), "--ladders", str(bad)])
         assert exc.value.code == 2 and not (tmp_path / "mrp_ladders_along_k.png").exists()
+
+
+def test_the_recorded_ladder_rows_draw_the_readme_figure(tmp_path):
+    """docs/results/limit_full.json holds both k-ladders' rows with the extras the README's figure draws."""
+    from pathlib import Path
+
+    rows = Path(__file__).resolve().parents[1] / "docs" / "results" / "limit_full.json"
+    assert F.main([str(tmp_path), "--ladders", str(rows)]) == 0
+    assert (tmp_path / "mrp_ladders_along_k.png").stat().st_size > 0
