@@ -692,9 +692,15 @@ _sl_claim(
     "it failed is left out of the interval and counted in event_failures." + SL_EVENT_RATE)
 
 
+def mixture_error(mu, sv, mv):
+    """Test error on D = (1 - mu) D_m + mu D_s from the single-view and multi-view accuracies:
+    mu (1 - sv) + (1 - mu)(1 - mv)."""
+    return mu * (1 - sv) + (1 - mu) * (1 - mv)
+
+
 def _err_over_mu(p, rng):
     o = run_sl(p, rng)
-    err = p["mu"] * (1 - o["sv"]) + (1 - p["mu"]) * (1 - o["mv"])
+    err = mixture_error(p["mu"], o["sv"], o["mv"])
     return {"value": err / p["mu"], "test_error": err, "sv": o["sv"], "mv": o["mv"], "f2": o["f2"], "f0": o["f0"],
             "event": sl_event(o)}
 
@@ -783,7 +789,7 @@ def _two_view_fraction(p, rng):
     """f_2 of one SL run, with the run's single-view accuracy, multi-view accuracy, f_0, the one-view fraction,
     its stop step and its test error over mu (C1, C3, C5 along the ladder)."""
     o = run_sl(p, rng)
-    err = p["mu"] * (1 - o["sv"]) + (1 - p["mu"]) * (1 - o["mv"])
+    err = mixture_error(p["mu"], o["sv"], o["mv"])
     return {"value": float(o["f2"]), **_sl_extras(o), "error_over_mu": float(err / p["mu"])}
 
 
@@ -1237,7 +1243,7 @@ def _ft_limit(p, rng):
     mu = p["mu"]
 
     def err(sv, mv):
-        return float((mu * (1 - sv) + (1 - mu) * (1 - mv)) / mu)
+        return float(mixture_error(mu, sv, mv) / mu)
 
     return {"value": float(o["ft_sv"]), "f2": float(np.mean(lam.all(axis=1))), "f0": float(np.mean(~lam.any(axis=1))),
             "error_over_mu": err(o["ft_sv"], o["ft_mv"]), "ctl_mv": _clean(o["ctl_mv"]),

@@ -306,8 +306,8 @@ def test_cli_verify_json_rows_carry_the_limit_fields(capsys, tmp_path):
 
 @pytest.mark.parametrize("claim_id", ["mest.spectral.mean_risk_limit", "mest.spectral.law_tail_limit",
                                       "lemma.tensor_power.offset_limit", "vit.mae.tstar_slope_limit",
-                                      "vit.mae.learning_order_ratio_limit", "mrp.sl.two_view_fraction_limit",
-                                      "mrp.ft.single_view_limit"])
+                                      "vit.mae.learning_order_ratio_limit", "vit.mae.head_start_limit",
+                                      "mrp.sl.two_view_fraction_limit", "mrp.ft.single_view_limit"])
 def test_registered_ladders_fit_their_window_at_every_drawn_setting(claim_id):
     """Every rung of a drawn setting lies in the regime and the window keeps enough sizes for its model."""
     from hypothesis import HealthCheck

@@ -1,4 +1,6 @@
 """Derivations of the MRP family, the NumPy reference step, and the claims' regimes."""
+import math
+
 import numpy as np
 import pytest
 
@@ -181,3 +183,19 @@ def test_capture_time_units_is_the_lemma_hitting_time_in_units_of_the_threshold(
     # a smaller init or a larger power starts slower
     assert theory.capture_time_units(0.01, 40, 4, 0.1) > theory.capture_time_units(0.01, 40, 3, 0.1) > \
         theory.capture_time_units(0.03, 40, 3, 0.1)
+
+
+def test_mixture_error_is_the_error_rate_of_a_sampled_mixture():
+    """mu (1 - sv) + (1 - mu)(1 - mv) against the error rate of 400 000 samples of D = (1 - mu) D_m + mu D_s,
+    each single-view sample right with probability sv and each multi-view one with probability mv."""
+    from claims.mrp import mixture_error
+
+    rng = np.random.default_rng(5)
+    n = 400_000
+    for mu, sv, mv in ((0.1, 0.62, 0.995), (0.02, 0.9, 0.97), (0.5, 0.3, 0.8)):
+        single = rng.random(n) < mu
+        right = np.where(single, rng.random(n) < sv, rng.random(n) < mv)
+        rate = 1 - right.mean()
+        se = math.sqrt(rate * (1 - rate) / n)
+        assert abs(rate - mixture_error(mu, sv, mv)) < 5 * se, (mu, sv, mv, rate)
+    assert mixture_error(0.1, 1.0, 1.0) == 0.0 and mixture_error(0.1, 0.0, 1.0) == 0.1

@@ -136,8 +136,8 @@ def test_plot_skips_a_full_only_claim_at_the_quick_tier(tiered_registry, capsys,
 
 
 def test_the_registered_full_only_ladders_skip_the_quick_tier():
-    for cid in ("vit.mae.tstar_slope_limit", "vit.mae.learning_order_ratio_limit", "mrp.sl.two_view_fraction_limit",
-                "mrp.ft.single_view_limit"):
+    for cid in ("vit.mae.tstar_slope_limit", "vit.mae.learning_order_ratio_limit", "vit.mae.head_start_limit",
+                "mrp.sl.two_view_fraction_limit", "mrp.ft.single_view_limit"):
         claim = registry.get(cid)
         assert claim.tiers == ("full",) and claim.tiers_reason
         run, skipped = registry.select_at_tier([cid.split(".")[0]], "quick")
