@@ -203,6 +203,8 @@ def test_extras_summary_averages_real_numbers_only():
     means, ses, counts = limit.extras_summary(extras)
     assert means == {"x": 2.0, "n": 4.0, "huge": 1.0} and counts == {"x": 2, "n": 2, "huge": 1}
     assert ses["huge"] is None
+    assert runner.reported_mean(extras, "n") == 4.0 and runner.reported_mean(extras, "event") is None
+    assert runner.reported_mean(extras, "huge") == 1.0 and runner.reported_mean(extras, "z") is None
 
 
 def test_a_claim_whose_limit_is_wrong_comes_out_refuted():

@@ -38,6 +38,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .regime import RegimeError
+from .task import real_number
 
 MODELS = ("power", "loglog_slope")
 #: Exponents over which a ``power`` model with a fitted ``alpha`` is profiled.
@@ -321,17 +322,6 @@ def bootstrap(s: Sequence[float], values, model: str = "power", alpha: float | N
 
 
 # ------------------------------------------------------------------------------------------ the verify row
-def _number(x) -> float | None:
-    """``x`` as a finite float when it is a real number (not a bool, which counts events), else None."""
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
-        return None
-    try:
-        v = float(x)
-    except (OverflowError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
 def extras_summary(extras: Sequence[Mapping[str, Any]]) -> tuple[dict, dict, dict]:
     """Per extra reported by a rung's replicates, the mean of its finite real numbers, that mean's standard
     error (None from fewer than two) and how many replicates entered it; a replicate that reports none,
@@ -339,7 +329,7 @@ def extras_summary(extras: Sequence[Mapping[str, Any]]) -> tuple[dict, dict, dic
     events, are not averaged).  Returns ``(means, standard_errors, counts)``."""
     means, ses, counts = {}, {}, {}
     for name in sorted({n for e in extras for n in (e or {})}):
-        xs = [v for v in (_number((e or {}).get(name)) for e in extras) if v is not None]
+        xs = [v for v in (real_number((e or {}).get(name)) for e in extras) if v is not None]
         if xs:
             means[name] = float(np.mean(xs))
             ses[name] = float(np.std(xs, ddof=1) / math.sqrt(len(xs))) if len(xs) > 1 else None

@@ -27,7 +27,8 @@ from .fit import SlopeFit, bootstrap_slope, loglog_slope
 from .progress import Progress
 from .task import CALIBRATION, MEASURE
 # The seeding lives in theorycheck.task; these names stay importable from here.
-from .task import STREAMS, replicate_identity, replicate_rngs, replicate_seed, run_replicate, split_measurement
+from .task import (STREAMS, real_number, replicate_identity, replicate_rngs, replicate_seed, run_replicate,
+                   split_measurement)
 from .verdict import as_interval, control_distance, decide, mean_ci, proportion_ci, resolution
 
 DEFAULT_ROOT = 20260101
@@ -236,8 +237,7 @@ def run_calibration(claim: Claim, params: Mapping[str, Any], n: int, root: int =
 
 def reported_mean(extras: list[Mapping[str, Any]], name: str) -> float | None:
     """Mean of the finite values of ``extras[i][name]`` over replicates, ``None`` when there are none."""
-    vals = [float(e[name]) for e in extras
-            if isinstance(e.get(name), (int, float)) and not isinstance(e.get(name), bool) and math.isfinite(e[name])]
+    vals = [v for v in (real_number(e.get(name)) for e in extras) if v is not None]
     return float(np.mean(vals)) if vals else None
 
 

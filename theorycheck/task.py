@@ -69,6 +69,19 @@ def replicate_identity(rng: np.random.Generator) -> tuple:
     return entropy, tuple(int(k) for k in ss.spawn_key[1:])
 
 
+def real_number(x) -> float | None:
+    """``x`` as a finite float when it is a real number (not a bool, which counts events), else None."""
+    import numpy as np
+
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        v = float(x)
+    except (OverflowError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
 def split_measurement(out: Any) -> tuple[float, dict]:
     """A measurement as (value, extras); ``measure`` may return a number or ``{"value": v, ...}``."""
     if isinstance(out, Mapping):
