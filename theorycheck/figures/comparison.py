@@ -139,7 +139,10 @@ def draw_strip(ax, row, measured_label: str = "") -> None:
         ax.text(0.5, 0.97, style.wrap(f"error: {row['error']}", 80), transform=ax.transAxes, ha="center",
                 va="top", fontsize=7.5, color=style.VERDICT_STYLE["error"][0])
     ax.set_yticks([0.0, 1.0])
-    ax.set_yticklabels([f"replicates\n(S = {n})", f"mean, 95 % CI\n({row.get('interval', 'student_t')})"])
+    # a limit row's replicates belong to its rungs, drawn in the ladder panel
+    strip = (f"replicates\n(S = {n})" if n or row.get("kind") != "limit"
+             else f"replicates\n({row.get('seeds')} per rung, below)")
+    ax.set_yticklabels([strip, f"mean, 95 % CI\n({row.get('interval', 'student_t')})"])
     ax.set_xlabel(measured_label or row.get("measured_label") or "measured statistic")
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, handlelength=2.2)
 
