@@ -281,7 +281,9 @@ def test_the_figure_draws_the_limit_panel(tmp_path):
     row = runner.verify_claim(claim, claim.regime.resolve("quick"), 8, progress=False)
     fig = comparison_figure(row, claim)
     try:
-        panel = fig.axes[1]
+        strip, panel = fig.axes[0], fig.axes[1]
+        # the replicates belong to the rungs: the strip says how many per rung, not "S = 0"
+        assert strip.get_yticklabels()[0].get_text() == "replicates\n(8 per rung, below)"
         assert panel.get_xscale() == "log" and "window" in panel.get_title()
         labels = panel.get_legend_handles_labels()[1]
         assert any(lab.startswith("extrapolated limit") and "verified" in lab for lab in labels)
