@@ -5,13 +5,17 @@ the least-squares slope ``b`` of ``log y = a + b log x``.  Two intervals are off
 
 * :func:`loglog_slope` — the classical regression interval ``b ± t_{G-2} · se(b)`` on one curve;
 * :func:`bootstrap_slope` — resample seeds with replacement, refit the slope of the seed-mean curve,
-  and take percentiles; this respects the dependence of the grid points within a seed.
+  and take the Student-t interval with the refits' standard error
+  (:func:`theorycheck.verdict.bootstrap_half_width`); this respects the dependence of the grid points
+  within a seed.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from .verdict import bootstrap_half_width
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ def loglog_slope(x, y, level: float = 0.95) -> SlopeFit:
 
 
 def bootstrap_slope(x, y, level: float = 0.95, n_boot: int = 2000, rng=None) -> SlopeFit:
-    """Slope of the seed-mean curve with a percentile bootstrap over seeds.
+    """Slope of the seed-mean curve with a Student-t interval from a bootstrap over seeds.
 
     Parameters
     ----------
@@ -82,5 +86,5 @@ def bootstrap_slope(x, y, level: float = 0.95, n_boot: int = 2000, rng=None) -> 
     means = y[:, idx].mean(axis=2)  # (G, n_boot)
     ly = np.log(means)
     slopes = (lxc @ (ly - ly.mean(axis=0))) / (lxc @ lxc)
-    a = (1 - level) / 2
-    return SlopeFit(point.slope, point.intercept, float(np.quantile(slopes, a)), float(np.quantile(slopes, 1 - a)))
+    half = bootstrap_half_width(slopes, s, level)
+    return SlopeFit(point.slope, point.intercept, point.slope - half, point.slope + half)
