@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", type=_positive_int, help="replicates per claim (default: the claim's, per tier)")
     s.add_argument("--store", metavar="DIR", help="results store (verify --out DIR): stored replicates are reused, "
                           "new ones kept")
+    s.add_argument("--rows", metavar="JSON", help="draw from the recorded verify rows in this file (verify --json "
+                        "PATH) instead of running the claims; their own figures (Claim.plot) are left out")
     s.add_argument("--no-detail", action="store_true", help="leave out the claim's own figure (Claim.plot)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -95,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("models", nargs="*", metavar="MODEL")
     s.add_argument("--json", metavar="PATH|-")
     s.add_argument("--quick", action="store_true", help="small shapes (a smoke run)")
+
+    s = sub.add_parser("rejudge", help="judge recorded limit rows again from their replicate values (no rerun)")
+    s.add_argument("rows", metavar="ROWS", help="a JSON file of verify rows (verify --json PATH)")
+    s.add_argument("--json", metavar="PATH|-", help="write every row, the limit rows judged again ('-' for stdout; "
+                        "PATH may be ROWS, replaced whole)")
 
     s = sub.add_parser("report", help="write a self-contained HTML report of a results store")
     s.add_argument("dir", metavar="DIR", help="a directory written by 'verify --out DIR'")
@@ -330,6 +337,45 @@ def cmd_bench(args) -> int:
     return EXIT_OK
 
 
+def cmd_rejudge(args) -> int:
+    """Judge the limit rows of a rows file again from the replicate values they record; other rows are kept."""
+    from .limit import rejudge
+    from .runner import row_ok
+
+    paths.check_json_target(args.json)
+    rows = paths.read_rows(args.rows)
+    todo = [i for i, r in enumerate(rows) if r.get("kind") == "limit"]
+    if not todo:
+        raise RegimeError(f"ROWS {args.rows!r} holds no limit row; allowed: rows of kind 'limit' (their rung "
+                          "values are recorded)")
+    unknown = sorted({rows[i]["claim"] for i in todo if registry.lookup(rows[i]["claim"], load=True) is None})
+    if unknown:
+        raise RegimeError(f"ROWS {args.rows!r} has rows of unregistered claims {', '.join(unknown)}; allowed: "
+                          "rows of registered claims (theorycheck list)")
+    out = list(rows)
+    try:
+        for i in todo:
+            out[i] = rejudge(registry.lookup(rows[i]["claim"]), rows[i])
+    except ValueError as exc:
+        raise RegimeError(str(exc)) from None
+    judged = [out[i] for i in todo]
+    text = json.dumps(out, indent=2, default=float) + "\n"
+    if args.json == "-":
+        print(text, end="")
+    else:
+        _print_table(judged)
+        print("\nBefore this judgement:")
+        for r in judged:
+            before = r["rejudged"]
+            print(f"  {r['claim']}: was {before['verdict_before']} "
+                  f"[{_fmt(before['interval_before'][0])}, {_fmt(before['interval_before'][1])}]")
+        if args.json:
+            tmp = Path(args.json).with_name(Path(args.json).name + ".tmp")
+            tmp.write_text(text)
+            tmp.replace(args.json)
+    return EXIT_OK if all(row_ok(r) for r in judged) else EXIT_FAIL
+
+
 def cmd_report(args) -> int:
     from .report import run_cli
 
@@ -361,7 +407,7 @@ def cmd_new(args) -> int:
 
 
 COMMANDS = {"list": cmd_list, "predict": cmd_predict, "verify": cmd_verify, "plot": cmd_plot, "bench": cmd_bench,
-            "report": cmd_report, "explore": cmd_explore, "new": cmd_new}
+            "report": cmd_report, "explore": cmd_explore, "new": cmd_new, "rejudge": cmd_rejudge}
 
 
 def main(argv=None) -> int:

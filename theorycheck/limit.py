@@ -378,7 +378,7 @@ def verify_limit(claim, params: Mapping[str, Any], n_seeds: int, root: int, back
     """
     from . import backends
     from .progress import Progress
-    from .runner import judge, measure_points
+    from .runner import measure_points
     from .store import code_version, params_key
 
     t0 = time.perf_counter()
@@ -427,11 +427,7 @@ def verify_limit(claim, params: Mapping[str, Any], n_seeds: int, root: int, back
             row["window"] = {"rule": lad.window.describe(),
                              "sizes": [rungs[g][lad.size] for g in range(len(rungs)) if keep[g]],
                              "scales": [float(x) for x in scales[keep]]}
-            est = bootstrap(scales[keep], values[keep], lad.model, lad.alpha, lad.n_boot, bootstrap_rng(claim.id, root))
-            row["fit"] = {"model": lad.model, **{k: v for k, v in est.items() if k not in ("ci_low", "ci_high")}}
-            row.update(limit=est["limit"], limit_ci_low=est["ci_low"], limit_ci_high=est["ci_high"])
-            row.update(judge(claim, rungs[-1], est["limit"], est["ci_low"], est["ci_high"]))
-            row["interval"] = "bootstrap_seeds"
+            _judge_window(claim, row, scales[keep], values[keep], rungs[-1], root)
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
     if errors:
@@ -441,3 +437,54 @@ def verify_limit(claim, params: Mapping[str, Any], n_seeds: int, root: int, back
     if store is not None and hasattr(store, "save_result"):
         store.save_result(row)
     return row
+
+
+def _judge_window(claim, row: dict, scales: np.ndarray, values: np.ndarray, top: Mapping[str, Any], root: int) -> None:
+    """Fit the window's values (sizes, seeds), bootstrap the interval and judge it: sets ``fit``, ``limit``,
+    ``limit_ci_low``, ``limit_ci_high`` and the verdict fields of ``row`` (``top``: the top rung's params)."""
+    from .runner import judge
+
+    lad = claim.ladder
+    est = bootstrap(scales, values, lad.model, lad.alpha, lad.n_boot, bootstrap_rng(claim.id, root))
+    row["fit"] = {"model": lad.model, **{k: v for k, v in est.items() if k not in ("ci_low", "ci_high")}}
+    row.update(limit=est["limit"], limit_ci_low=est["ci_low"], limit_ci_high=est["ci_high"])
+    row.update(judge(claim, top, est["limit"], est["ci_low"], est["ci_high"]))
+    row["interval"] = "bootstrap_seeds"
+
+
+def rejudge(claim, row: Mapping[str, Any]) -> dict:
+    """A limit row judged again from the replicate values it records, with the current statistics and the
+    claim's current band, controls, expectation and finding; no replicate is rerun.
+
+    The row must come from the same ladder (sizes, model, window rule and co-scaling as the claim declares
+    now) and carry its rungs' values.  The result keeps the measurement's ``code_version`` and
+    ``provenance`` and adds ``rejudged``: the code version that judged it and the former verdict and
+    interval.
+    """
+    from .store import code_version
+
+    if row.get("kind") != "limit" or row.get("claim") != claim.id:
+        raise ValueError(f"{row.get('claim')!r} is not a limit row of {claim.id}")
+    if row.get("error") or not row.get("ladder"):
+        raise ValueError(f"{claim.id}: the row has no rung values to judge (it errored: {row.get('error')})")
+    declared, recorded = claim.ladder.describe(), row.get("ladder_model") or {}
+    changed = sorted(k for k in set(declared) | set(recorded) if declared.get(k) != recorded.get(k))
+    if changed:
+        raise ValueError(f"{claim.id}: the row was measured on another ladder than the claim declares (its "
+                         f"{', '.join(changed)} changed since); rerun it")
+    window = [g for g in row["ladder"] if g["in_window"]]
+    if [g["size"] for g in window] != list(row["window"]["sizes"]):
+        raise ValueError(f"{claim.id}: the row's rungs do not match its window {row['window']['sizes']}")
+    tier = row["tier"]
+    out = dict(row, expected=claim.expected_for(tier), finding=claim.finding_for(tier),
+               measured_label=claim.measured_label, tolerance_reason=claim.tolerance_reason)
+    if claim.alternative is None:
+        out.pop("alternative", None)
+    if claim.positive_control is None:
+        out.pop("positive_control", None)
+    _judge_window(claim, out, np.array([g["scale"] for g in window], float),
+                  np.array([g["values"] for g in window], float), row["params"], int(row["root_seed"]))
+    out["rejudged"] = {"code_version": code_version(), "verdict_before": row["verdict"],
+                       "interval_before": [row["limit_ci_low"], row["limit_ci_high"]]}
+    return out
+

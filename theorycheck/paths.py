@@ -5,6 +5,7 @@ value, what is wrong and what is allowed; nothing is created by a check.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -103,3 +104,18 @@ def check_scheduler(value: str | None) -> None:
                           f"(or tls://HOST:PORT)")
     if not 1 <= int(m.group("port")) <= 65535:
         raise RegimeError(f"--scheduler {value!r}: port {m.group('port')} is out of range; allowed: 1-65535")
+
+
+def read_rows(path: str, what: str = "ROWS") -> list:
+    """The verify rows of a JSON file, or a one-line error naming what is wrong."""
+    file = Path(path)
+    if not file.is_file():
+        raise RegimeError(f"{what} {path!r} is not a file; allowed: a JSON file written by verify --json PATH")
+    try:
+        rows = json.loads(file.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RegimeError(f"{what} {path!r} is not JSON ({exc}); allowed: a JSON file written by verify --json PATH")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "claim" in r and "verdict" in r for r in rows):
+        raise RegimeError(f"{what} {path!r} is not a list of verify rows; allowed: a JSON file written by verify "
+                          "--json PATH")
+    return rows

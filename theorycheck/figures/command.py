@@ -4,7 +4,8 @@ summary of each family.
 Every input is checked before any work (exit status 2, one line): the claims, the ``--set`` names and
 values, and ``--out`` (a ``.png``/``.pdf``/``.svg`` file for one claim, or a writable directory).  Then the
 claims run as ``verify`` runs them (at the tier's seeds, or ``--seeds``; ``--store DIR`` reuses the
-replicates a ``verify --out DIR`` stored and keeps new ones there), and each row becomes a figure.
+replicates a ``verify --out DIR`` stored and keeps new ones there), and each row becomes a figure.  With
+``--rows JSON`` nothing runs: each claim's recorded row in that file (``verify --json PATH``) is drawn.
 """
 from __future__ import annotations
 
@@ -52,6 +53,28 @@ def _target(args, claims) -> tuple[Path, bool]:
     return path, False
 
 
+def _recorded_rows(args, claims) -> dict | None:
+    """``--rows JSON``: the recorded row of every selected claim at ``--tier``, checked before any drawing
+    (``None`` without ``--rows``).  It draws what was run, so nothing that would run is allowed with it."""
+    if not getattr(args, "rows", None):
+        return None
+    clash = [flag for flag, value in (("--store", args.store), ("--set", args.set), ("--seed", args.seed),
+                                      ("--seeds", args.seeds)) if value]
+    if clash:
+        raise RegimeError(f"--rows draws recorded rows and runs nothing, so {', '.join(clash)} cannot go with it; "
+                          "allowed: --rows with --out, --tier and --quiet")
+    found = {r["claim"]: r for r in paths.read_rows(args.rows, "--rows")}
+    missing = [c.id for c in claims if c.id not in found]
+    if missing:
+        raise RegimeError(f"--rows {args.rows!r} has no row of {', '.join(missing)}; allowed: claims whose rows "
+                          "it holds")
+    other = [f"{c.id} ({found[c.id].get('tier')})" for c in claims if found[c.id].get("tier") != args.tier]
+    if other:
+        raise RegimeError(f"--rows {args.rows!r}: the rows of {', '.join(other)} are not of the {args.tier} tier; "
+                          "allowed: --tier as the rows were run")
+    return {c.id: found[c.id] for c in claims}
+
+
 def run_cli(args) -> int:
     """Exit 0 when every figure was written, 1 when one failed, 2 on bad input (before any work)."""
     from .. import backends
@@ -61,6 +84,7 @@ def run_cli(args) -> int:
     claims, skipped = registry.select_at_tier(args.claims, args.tier)
     if skipped:
         print(registry.skipped_note(skipped, args.tier), file=sys.stderr)
+    recorded = _recorded_rows(args, claims)
     plans = registry.plan(claims, skipped, parse_assignments(args.set), args.tier)
     out, is_file = _target(args, claims)
     store = None
@@ -74,14 +98,17 @@ def run_cli(args) -> int:
     rows, failed = [], 0
     try:
         for claim, params in plans:
-            n = args.seeds or int(claim.seeds[args.tier])
-            row = verify_claim(claim, params, n, root, backend=backend, store=store, progress=not args.quiet,
-                               tier=args.tier)
+            if recorded is not None:
+                row = recorded[claim.id]
+            else:
+                n = args.seeds or int(claim.seeds[args.tier])
+                row = verify_claim(claim, params, n, root, backend=backend, store=store, progress=not args.quiet,
+                                   tier=args.tier)
             rows.append(row)
             target = out if is_file else out / claim.id
             try:
                 written, warning = write_claim_figure(claim, row, target, None if is_file else DIR_FORMATS,
-                                                      detail=not args.no_detail)
+                                                      detail=not args.no_detail and recorded is None)
             except Exception as exc:  # one claim's figure failing leaves the others
                 failed += 1
                 print(f"theorycheck: figure of {claim.id} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
