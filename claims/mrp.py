@@ -1272,7 +1272,7 @@ FT_SINGLE_VIEW_LIMIT = register(Claim(
     seeds={"quick": 3, "full": 5}, tiers=("full",),
     finding="verified at the default root (the only one run: 71 min on 2 workers, replicates of 38, 79, 174, 425 "
             "and 938 s at k = 10, 14, 20, 28, 40): MRP-FT single-view accuracy 1, 1, 1, 0.995, 0.986 (no miss "
-            "among 5 x 2000 single-view test samples at k <= 20), limit over k = 20-40 0.974 [0.956, 0.988]. The "
+            "among 5 x 2000 single-view test samples at k <= 20), limit over k = 20-40 0.974 [0.947, 1.002]. The "
             "accuracy falls a little with k, and the verdict rests on the c/k model: pretraining's budget stays "
             "at T_pix = 300 while the theorem lets it grow as poly(k), and coverage (C6) falls to 0.996 and "
             "0.970 at k = 28 and 40 (classes with both views captured 0.99, 0.945). Multi-view accuracy (C9) is "
