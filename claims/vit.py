@@ -1273,7 +1273,7 @@ TSTAR_SLOPE_LIMIT = register(Claim(
                "0.69, 0.70, 0.81, 0.84 at P = 32, 48, 64, 96, 128, 192, 256; its c/P extrapolation over P = 128, 192, "
                "256 is 0.995 [0.894, 1.096], verified, the slope-2 control refuted. The ladder ended at P = 128 until "
                "the verdicts there (P = 64, 96, 128, under the former percentile interval: 0.90 [0.79, 1.01] at the default root, 0.85 [0.73, 0.96], 0.93 "
-               "[0.82, 1.03] and 0.86 [0.74, 0.98] at roots 7, 31337 and 2718281; at 5 seeds 1.10 [0.92, 1.25]), where "
+               "[0.82, 1.03] and 0.86 [0.74, 0.98] at roots 7, 31337 and 2718281; at 5 seeds 1.10 [0.92, 1.25]; all percentile intervals), where "
                "the local slope was flat from P = 96 to 128 and the verdict rested on the extrapolation; it was "
                "extended to P = 256 after them, with the window rule kept (the largest three sizes), and the local "
                "slope rose again (0.81, 0.84). Under the extended ladder root 7 gives 1.066 [0.957, 1.176], verified "

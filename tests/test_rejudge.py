@@ -43,8 +43,10 @@ def test_a_row_judged_with_a_narrower_interval_gets_the_current_one(planted):
     assert (again["limit_ci_low"], again["limit_ci_high"]) == pytest.approx((row["limit_ci_low"], row["limit_ci_high"]))
     assert again["limit_ci_low"] <= TRUE_LIMIT <= again["limit_ci_high"]
     assert again["verdict"] == "verified"
+    narrow = [row["limit"] - 1e-6, row["limit"] + 1e-6]
     assert again["rejudged"] == {"code_version": again["rejudged"]["code_version"], "verdict_before": "refuted",
-                                 "interval_before": [row["limit"] - 1e-6, row["limit"] + 1e-6]}
+                                 "interval_before": narrow, "verdict_when_measured": "refuted",
+                                 "interval_when_measured": narrow}
 
 
 def test_the_claims_current_expectation_and_band_are_used(planted):
@@ -135,3 +137,41 @@ def test_plot_rows_needs_a_row_of_every_claim(planted, tmp_path, capsys):
     src.write_text(json.dumps([{"claim": "other.claim", "verdict": "verified"}]))
     assert main(["plot", planted.id, "--rows", str(src), "--out", str(tmp_path / "x.png")]) == EXIT_BAD_INPUT
     assert "has no row of planted.limit" in capsys.readouterr().err
+
+
+def test_a_second_judgement_keeps_what_the_row_had_when_measured(planted):
+    row = _public(_row(planted))
+    narrow = dict(row, limit_ci_low=row["limit"] - 1e-6, limit_ci_high=row["limit"] + 1e-6, verdict="refuted")
+    twice = limit.rejudge(planted, limit.rejudge(planted, narrow))
+    assert twice["rejudged"]["verdict_before"] == "verified"
+    assert twice["rejudged"]["verdict_when_measured"] == "refuted"
+    assert twice["rejudged"]["interval_when_measured"] == [row["limit"] - 1e-6, row["limit"] + 1e-6]
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"error": "boom"}, "no rung values to judge"), ({"tier": "elsewhere"}, "where the claim is not judged"),
+])
+def test_rows_that_cannot_be_judged_are_refused(planted, change, match):
+    with pytest.raises(ValueError, match=match):
+        limit.rejudge(planted, dict(_public(_row(planted)), **change))
+
+
+def test_cli_names_a_malformed_limit_row_in_one_line(planted, tmp_path, capsys):
+    row = _public(_row(planted))
+    del row["root_seed"]
+    src = tmp_path / "rows.json"
+    src.write_text(json.dumps([row]))
+    assert main(["rejudge", str(src)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "lacks root_seed" in err and err.count("\n") == 1
+
+
+def test_plot_rows_refuses_a_seed_of_zero_and_a_claim_twice(planted, tmp_path, capsys):
+    row = _public(_row(planted))
+    src = tmp_path / "rows.json"
+    src.write_text(json.dumps([row]))
+    assert main(["plot", planted.id, "--rows", str(src), "--seed", "0", "--out", str(tmp_path / "x.png")]) == EXIT_BAD_INPUT
+    assert "--seed cannot go with it" in capsys.readouterr().err
+    src.write_text(json.dumps([row, row]))
+    assert main(["plot", planted.id, "--rows", str(src), "--out", str(tmp_path / "x.png")]) == EXIT_BAD_INPUT
+    assert "holds two rows of planted.limit" in capsys.readouterr().err

@@ -356,8 +356,10 @@ def cmd_rejudge(args) -> int:
     try:
         for i in todo:
             out[i] = rejudge(registry.lookup(rows[i]["claim"]), rows[i])
-    except ValueError as exc:
-        raise RegimeError(str(exc)) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RegimeError(str(exc) if isinstance(exc, ValueError) else
+                          f"ROWS {args.rows!r}: a limit row is malformed ({type(exc).__name__}: {exc}); allowed: "
+                          "rows written by verify --json") from None
     judged = [out[i] for i in todo]
     text = json.dumps(out, indent=2, default=float) + "\n"
     if args.json == "-":

@@ -87,4 +87,7 @@ def bootstrap_slope(x, y, level: float = 0.95, n_boot: int = 2000, rng=None) -> 
     ly = np.log(means)
     slopes = (lxc @ (ly - ly.mean(axis=0))) / (lxc @ lxc)
     half = bootstrap_half_width(slopes, s, level)
-    return SlopeFit(point.slope, point.intercept, point.slope - half, point.slope + half)
+    a = (1 - level) / 2
+    low, high = np.quantile(slopes, [a, 1 - a])     # wider where the refits are skewed
+    return SlopeFit(point.slope, point.intercept, float(min(point.slope - half, low)),
+                    float(max(point.slope + half, high)))

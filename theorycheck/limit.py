@@ -458,8 +458,8 @@ def rejudge(claim, row: Mapping[str, Any]) -> dict:
 
     The row must come from the same ladder (sizes, model, window rule and co-scaling as the claim declares
     now) and carry its rungs' values.  The result keeps the measurement's ``code_version`` and
-    ``provenance`` and adds ``rejudged``: the code version that judged it and the former verdict and
-    interval.
+    ``provenance`` and adds ``rejudged``: the code version that judged it, the verdict and interval before
+    this judgement and those the row had when it was measured (kept across repeated judgements).
     """
     from .store import code_version
 
@@ -467,6 +467,11 @@ def rejudge(claim, row: Mapping[str, Any]) -> dict:
         raise ValueError(f"{row.get('claim')!r} is not a limit row of {claim.id}")
     if row.get("error") or not row.get("ladder"):
         raise ValueError(f"{claim.id}: the row has no rung values to judge (it errored: {row.get('error')})")
+    missing = [f for f in ("tier", "root_seed", "params", "window", "limit_ci_low", "limit_ci_high") if f not in row]
+    if missing:
+        raise ValueError(f"{claim.id}: the row lacks {', '.join(missing)}; allowed: rows written by verify --json")
+    if not claim.runs_at(row["tier"]):
+        raise ValueError(f"{claim.id}: the row is of the {row['tier']} tier, where the claim is not judged")
     declared, recorded = claim.ladder.describe(), row.get("ladder_model") or {}
     changed = sorted(k for k in set(declared) | set(recorded) if declared.get(k) != recorded.get(k))
     if changed:
@@ -484,7 +489,12 @@ def rejudge(claim, row: Mapping[str, Any]) -> dict:
         out.pop("positive_control", None)
     _judge_window(claim, out, np.array([g["scale"] for g in window], float),
                   np.array([g["values"] for g in window], float), row["params"], int(row["root_seed"]))
-    out["rejudged"] = {"code_version": code_version(), "verdict_before": row["verdict"],
-                       "interval_before": [row["limit_ci_low"], row["limit_ci_high"]]}
+    before = [row["limit_ci_low"], row["limit_ci_high"]]
+    first = row.get("rejudged") or {}
+    out["rejudged"] = {"code_version": code_version(), "verdict_before": row["verdict"], "interval_before": before,
+                       "verdict_when_measured": first.get("verdict_when_measured", first.get("verdict_before",
+                                                                                             row["verdict"])),
+                       "interval_when_measured": first.get("interval_when_measured",
+                                                           first.get("interval_before", before))}
     return out
 

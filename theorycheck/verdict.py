@@ -26,7 +26,8 @@ claim's row says ``bootstrap_seeds``):
     For a statistic fitted to seed means (a limit claim's extrapolated limit or exponent): seeds are
     resampled with replacement ``B`` times and the statistic refitted; the interval is
     ``point ± t_{(1+level)/2, S-1} sqrt(S/(S-1)) se`` with ``se`` half the central 68 % range of the ``B``
-    refits (:func:`bootstrap_half_width`), the Student-t interval with a bootstrap standard error.
+    refits (:func:`bootstrap_half_width`), the Student-t interval with a bootstrap standard error, widened
+    to the refits' percentile interval where that reaches further.
 ``wilson_cluster``
     For a proportion counted over test samples (an accuracy, a fraction of features or classes): each
     replicate reports ``successes`` of ``trials``; the interval is the hull of the Wilson score interval of

@@ -58,12 +58,16 @@ def _recorded_rows(args, claims) -> dict | None:
     (``None`` without ``--rows``).  It draws what was run, so nothing that would run is allowed with it."""
     if not getattr(args, "rows", None):
         return None
-    clash = [flag for flag, value in (("--store", args.store), ("--set", args.set), ("--seed", args.seed),
-                                      ("--seeds", args.seeds)) if value]
+    clash = [flag for flag, value in (("--store", args.store), ("--seed", args.seed), ("--seeds", args.seeds))
+             if value is not None] + (["--set"] if args.set else [])
     if clash:
         raise RegimeError(f"--rows draws recorded rows and runs nothing, so {', '.join(clash)} cannot go with it; "
                           "allowed: --rows with --out, --tier and --quiet")
-    found = {r["claim"]: r for r in paths.read_rows(args.rows, "--rows")}
+    found: dict = {}
+    for r in paths.read_rows(args.rows, "--rows"):
+        if r["claim"] in found:
+            raise RegimeError(f"--rows {args.rows!r} holds two rows of {r['claim']}; allowed: one row per claim")
+        found[r["claim"]] = r
     missing = [c.id for c in claims if c.id not in found]
     if missing:
         raise RegimeError(f"--rows {args.rows!r} has no row of {', '.join(missing)}; allowed: claims whose rows "
