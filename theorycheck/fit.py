@@ -6,7 +6,7 @@ the least-squares slope ``b`` of ``log y = a + b log x``.  Two intervals are off
 * :func:`loglog_slope` — the classical regression interval ``b ± t_{G-2} · se(b)`` on one curve;
 * :func:`bootstrap_slope` — resample seeds with replacement, refit the slope of the seed-mean curve,
   and take the Student-t interval with the refits' standard error
-  (:func:`theorycheck.verdict.bootstrap_half_width`); this respects the dependence of the grid points
+  (:func:`theorycheck.verdict.bootstrap_interval`); this respects the dependence of the grid points
   within a seed.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .verdict import bootstrap_half_width
+from .verdict import bootstrap_interval
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,4 @@ def bootstrap_slope(x, y, level: float = 0.95, n_boot: int = 2000, rng=None) -> 
     means = y[:, idx].mean(axis=2)  # (G, n_boot)
     ly = np.log(means)
     slopes = (lxc @ (ly - ly.mean(axis=0))) / (lxc @ lxc)
-    half = bootstrap_half_width(slopes, s, level)
-    a = (1 - level) / 2
-    low, high = np.quantile(slopes, [a, 1 - a])     # wider where the refits are skewed
-    return SlopeFit(point.slope, point.intercept, float(min(point.slope - half, low)),
-                    float(max(point.slope + half, high)))
+    return SlopeFit(point.slope, point.intercept, *bootstrap_interval(point.slope, slopes, s, level))

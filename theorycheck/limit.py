@@ -20,7 +20,7 @@ Finite-size models, fitted on the seed means :math:`\bar y_g` at the scales :mat
 Interval.  Replicate ``i`` of every rung is driven by the same seed (common random numbers), so the seeds are
 resampled jointly across rungs: a bootstrap draw picks ``S`` seed indices with replacement, averages each
 rung over them and refits.  The interval is the fixed-size claims' Student-t interval with the bootstrap's
-standard error (:func:`theorycheck.verdict.bootstrap_half_width`),
+standard error (:func:`theorycheck.verdict.bootstrap_interval`),
 
 .. math::  \hat L \pm t_{S-1,\,0.975}\, \sqrt{S/(S-1)}\; \widehat{\mathrm{se}}_{\mathrm{boot}},
            \qquad \widehat{\mathrm{se}}_{\mathrm{boot}} = \tfrac12\,(q_{0.841} - q_{0.159}),
@@ -51,7 +51,7 @@ import numpy as np
 
 from .regime import RegimeError
 from .task import real_number
-from .verdict import bootstrap_half_width
+from .verdict import bootstrap_interval
 
 MODELS = ("power", "loglog_slope")
 #: Exponents over which a ``power`` model with a fitted ``alpha`` is profiled.
@@ -327,10 +327,8 @@ def bootstrap(s: Sequence[float], values, model: str = "power", alpha: float | N
         degenerate = float(zero.any(axis=1).mean())
         means = np.where(zero, np.finfo(float).tiny, means)
     draws = fit(s, means, model, alpha)["limit"]
-    half = bootstrap_half_width(draws, v.shape[1], level)
-    a = (1 - level) / 2
-    low, high = np.quantile(draws, [a, 1 - a])      # wider where the refits are skewed or degenerate
-    out = dict(point, ci_low=float(min(point["limit"] - half, low)), ci_high=float(max(point["limit"] + half, high)))
+    low, high = bootstrap_interval(point["limit"], draws, v.shape[1], level)
+    out = dict(point, ci_low=low, ci_high=high)
     if model == "loglog_slope":
         out["degenerate_draws"] = degenerate
     return out
@@ -492,9 +490,6 @@ def rejudge(claim, row: Mapping[str, Any]) -> dict:
     before = [row["limit_ci_low"], row["limit_ci_high"]]
     first = row.get("rejudged") or {}
     out["rejudged"] = {"code_version": code_version(), "verdict_before": row["verdict"], "interval_before": before,
-                       "verdict_when_measured": first.get("verdict_when_measured", first.get("verdict_before",
-                                                                                             row["verdict"])),
-                       "interval_when_measured": first.get("interval_when_measured",
-                                                           first.get("interval_before", before))}
+                       "verdict_when_measured": first.get("verdict_when_measured", row["verdict"]),
+                       "interval_when_measured": first.get("interval_when_measured", before)}
     return out
-

@@ -109,6 +109,15 @@ def bootstrap_half_width(draws, n_seeds: int, level: float = 0.95) -> float:
     return float(stats.t.ppf(0.5 + level / 2, int(n_seeds) - 1)) * se
 
 
+def bootstrap_interval(point: float, draws, n_seeds: int, level: float = 0.95) -> tuple[float, float]:
+    """The ``bootstrap_seeds`` interval: ``point`` +- :func:`bootstrap_half_width`, widened to the draws'
+    percentile interval where that reaches further (a skewed spread of refits, or draws far out)."""
+    half = bootstrap_half_width(draws, n_seeds, level)
+    a = (1 - level) / 2
+    low, high = np.quantile(np.asarray(draws, float), [a, 1 - a])
+    return float(min(point - half, low)), float(max(point + half, high))
+
+
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t confidence interval of independent replicates.
 
